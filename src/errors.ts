@@ -1,0 +1,121 @@
+// One error hierarchy for the whole module. Every failure that reaches the command line is a
+// ModuleError: it knows its BILLmanager error document (SPEC 6) and whether BILLmanager's retry
+// can cure it (SPEC 4: retryable errors are left for the retry, the rest go to manual at once).
+import { escapeXml } from './xml-out.js';
+
+/** Every `type` the module emits; etc/xml has a msg_error_<type> text for each (en, ru). */
+export const ERROR_TYPES = [
+  'value', // bad input from the host: invalid IP, unknown period, malformed document
+  'noip', // the service has no IP yet (retryable)
+  'auth', // the licensing server refused the credentials
+  'upstream', // the licensing server refused the request (no money, limits, …)
+  'connection', // transport failure, timeout, HTTP 5xx, broken reply (retryable)
+  'missed', // a license the module needs does not exist upstream
+  'ipchange', // the monthly IP-change allowance is used up
+  'host', // mgrctl failed or the host replied with an error
+  'state', // local state file could not be used
+  'busy', // another process is working on the same service (retryable)
+  'command', // unknown command or bad command line
+  'internal', // a bug: the stack trace is in the log
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
+
+export class ModuleError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly retryable: boolean,
+    readonly object = type,
+    readonly value = '',
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad data from the host or the administrator; retrying will not cure it. */
+export class BadInputError extends ModuleError {
+  constructor(object: string, value: string, message: string) {
+    super('value', message, false, object, value);
+  }
+}
+
+export class NoIpYetError extends ModuleError {
+  constructor(item: number) {
+    super('noip', `Service ${item} has no IP address yet; the license is ordered once the server has one (BILLmanager retries).`, true, 'ip', '');
+  }
+}
+
+export class CommandError extends ModuleError {
+  constructor(value: string, message: string) {
+    super('command', message, false, 'command', value);
+  }
+}
+
+export class CredentialsError extends ModuleError {
+  constructor(upstreamMsg: string) {
+    super('auth', `The licensing server refused the credentials of the processing module${upstreamMsg ? `: ${upstreamMsg}` : ''}. Check the user name and password in the module settings.`, false, 'auth');
+  }
+}
+
+/** The licensing server said no (no money, a limit, an unknown tariff…); its message is shown. */
+export class UpstreamRefusalError extends ModuleError {
+  constructor(readonly upstreamType: string, readonly upstreamObject: string, upstreamMsg: string, func: string) {
+    super('upstream', `The licensing server refused ${func}: ${upstreamMsg || upstreamType}`, false, upstreamObject || 'upstream', upstreamType);
+  }
+}
+
+export class LicenseMissingError extends ModuleError {
+  constructor(id: number | string, upstreamMsg = '') {
+    super('missed', `License ${id} does not exist at the licensing server${upstreamMsg ? ` (${upstreamMsg})` : ''}.`, false, 'elid', String(id));
+  }
+}
+
+export class TransportError extends ModuleError {
+  constructor(message: string) {
+    super('connection', message, true, 'connection');
+  }
+}
+
+export class IpChangeTooSoonError extends ModuleError {
+  constructor(licenseId: number, firstAllowed: string) {
+    super('ipchange', `The IP address of license ${licenseId} was changed less than a month ago; the licensing server allows the next change on ${firstAllowed}.`, false, 'ip', firstAllowed);
+  }
+}
+
+export class HostError extends ModuleError {
+  constructor(message: string, retryable = true) {
+    super('host', message, retryable, 'mgrctl');
+  }
+}
+
+export class StateError extends ModuleError {
+  constructor(message: string) {
+    super('state', message, false, 'db');
+  }
+}
+
+export class BusyError extends ModuleError {
+  constructor(item: number, pid: number) {
+    super('busy', `Another pmisplicense process (pid ${pid}) is working on service ${item}; BILLmanager retries later.`, true, 'item', String(item));
+  }
+}
+
+export class InternalError extends ModuleError {
+  constructor(cause: unknown) {
+    super('internal', `Internal error of the module: ${cause instanceof Error ? cause.message : String(cause)}. Details are in the module log.`, true, 'internal');
+  }
+}
+
+export function asModuleError(e: unknown): ModuleError {
+  return e instanceof ModuleError ? e : new InternalError(e);
+}
+
+/** The BILLmanager error document (SPEC 6). */
+export function errorDocument(e: ModuleError, lang = 'en'): string {
+  return (
+    `<doc><error type="${escapeXml(e.type)}" object="${escapeXml(e.object)}" lang="${escapeXml(lang)}">` +
+    `<param name="object">${escapeXml(e.object)}</param><param name="value">${escapeXml(e.value)}</param>` +
+    `<msg>${escapeXml(e.message)}</msg></error></doc>`
+  );
+}

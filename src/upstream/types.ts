@@ -1,0 +1,72 @@
+// The licensing server as the rest of the module sees it (SPEC 7): typed values only. The client
+// in client.ts is the one place that turns its XML into these.
+import type { Day } from '../dates.js';
+
+/** Upstream license status: 1 ordered, 2 active, 3 suspended, 4 deleted, 5 processing. */
+export type LicenseStatus = 1 | 2 | 3 | 4 | 5;
+export const STATUS = { ordered: 1, active: 2, suspended: 3, deleted: 4, processing: 5 } as const;
+
+export interface UpstreamLicense {
+  id: number;
+  licname: string;
+  ip: string;
+  /** Tariff id (pricelist_id where the reply carries both a name and an id). */
+  pricelist: string;
+  /** License period code: 1, 12 or 0 (lifetime). */
+  period: number;
+  status: LicenseStatus;
+  /** Last paid day; null when the upstream gave none. */
+  expiredate: Day | null;
+  createdate: Day | null;
+  /** '' when the key is not ready yet or the reply (the list) carries none. */
+  lickey: string;
+  ipChangeDate: Day | null;
+  keyChangeDate: Day | null;
+  autoprolong: boolean;
+  remoteid: string;
+}
+
+export interface LicenseChanges {
+  licname?: string;
+  ip?: string;
+  /** false sends autoprolong=null (off). */
+  autoprolong?: boolean;
+  remoteid?: string;
+}
+
+export interface OrderRequest {
+  pricelist: string;
+  period: number;
+  ip: string;
+  licname: string;
+  remoteid: string;
+  /** Service params named addon_<id>, sent as they are. */
+  addons: Record<string, string>;
+}
+
+export interface ConnectionSettings {
+  url: string;
+  username: string;
+  password: string;
+}
+
+/** One method per licensing-server function the module uses. */
+export interface LicensingApi {
+  /** func=auth with username/password; throws CredentialsError when refused. */
+  auth(): Promise<void>;
+  /** func=soft: every license on the account (no keys). */
+  list(): Promise<UpstreamLicense[]>;
+  /** func=soft.edit elid=: one license with its key. */
+  get(id: number): Promise<UpstreamLicense>;
+  /** func=soft.edit elid= sok=ok …changes. */
+  edit(id: number, changes: LicenseChanges): Promise<UpstreamLicense>;
+  /** func=soft.edit clicked_button=newkey: returns the new key. */
+  newKey(id: number): Promise<string>;
+  /** func=soft.order.param: returns the new license id. */
+  order(req: OrderRequest): Promise<number>;
+  /** func=service.prolong: returns the new expiredate. */
+  prolong(id: number, period: number): Promise<Day>;
+  suspend(id: number): Promise<void>;
+  resume(id: number): Promise<void>;
+  delete(id: number): Promise<void>;
+}
