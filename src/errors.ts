@@ -25,7 +25,7 @@ export class ModuleError extends Error {
     readonly type: ErrorType,
     message: string,
     readonly retryable: boolean,
-    readonly object = type,
+    readonly object: string = type,
     readonly value = '',
   ) {
     super(message);

@@ -55,7 +55,7 @@ function write(level: string, msg: string): void {
       /* fall through to stderr */
     }
   }
-  if (path) process.stderr.write(line);
+  process.stderr.write(line);
 }
 
 export const log = {

@@ -1,0 +1,110 @@
+// The administrator's commands (SPEC 3): `pmisplicense periods|pool|maintain|sandbox|demo …`.
+// yargs is loaded only here, so the protocol path never pays for it.
+import yargs from 'yargs';
+import { paths } from './config.js';
+import { asModuleError } from './errors.js';
+import { log, openLog } from './log.js';
+
+/** Returns the exit code, or null for a command that keeps running (the sandbox). */
+export async function runAdmin(argv: readonly string[]): Promise<number | null> {
+  const p = paths();
+  let code: number | null = 0;
+  const report = (e: unknown) => {
+    const err = asModuleError(e);
+    log.error(`${argv.slice(0, 2).join(' ')} failed: ${err.message}`);
+    if (err.type === 'internal' && e instanceof Error && e.stack) log.error(e.stack);
+    process.stderr.write(`pmisplicense: ${err.message}\n`);
+    code = 1;
+  };
+  const guard = (fn: () => Promise<number | null>) => async () => {
+    try {
+      code = await fn();
+    } catch (e) {
+      report(e);
+    }
+  };
+  const moduleOpt = { type: 'number', describe: 'processing module id in BILLmanager' } as const;
+
+  await yargs([...argv])
+    .scriptName('pmisplicense')
+    .usage('$0 <command> [options]\n\nBILLmanager runs this module as `$0 --command <name> --item N …`; the commands below are for the administrator.')
+    .command(
+      'periods <action>',
+      'Periods comparison rules (source period → license period)',
+      (y) =>
+        y
+          .positional('action', { choices: ['add', 'list', 'remove'] as const, demandOption: true })
+          .option('module', { ...moduleOpt, demandOption: true })
+          .option('source', { type: 'string', describe: 'service period code (1, 3, 6, 12, 24, 36, 0, -100, -50)' })
+          .option('target', { type: 'string', describe: 'license period: 1, 12 or 0 (lifetime)' })
+          .option('itemtype', { type: 'string', describe: 'product type internal name (with --pricelist)' })
+          .option('pricelist', { type: 'string', describe: 'host tariff plan id (with --itemtype)' })
+          .option('id', { type: 'number', describe: 'rule id (remove)' })
+          .option('json', { type: 'boolean', default: false }),
+      (a) => guard(async () => {
+        openLog(p.log);
+        const { periodsCommand } = await import('./commands/periods.js');
+        return periodsCommand(p.db, a);
+      })(),
+    )
+    .command(
+      'pool <action>',
+      'The licenses this module manages: list them, or adopt a free.lic license it did not release',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'adopt'] as const, demandOption: true })
+          .option('module', moduleOpt)
+          .option('license', { type: 'number', describe: 'upstream license id (adopt)' })
+          .option('json', { type: 'boolean', default: false }),
+      (a) => guard(async () => {
+        openLog(p.log);
+        const { poolCommand } = await import('./commands/pool.js');
+        return poolCommand(p, a);
+      })(),
+    )
+    .command(
+      'maintain',
+      'Daily upkeep (cron): renew bound licenses by the 5-day rule, fill in missing keys, drop expired pooled licenses',
+      (y) => y.option('module', moduleOpt),
+      (a) => guard(async () => {
+        openLog(p.log);
+        const { maintain } = await import('./commands/maintain.js');
+        return maintain(p, a.module ?? null);
+      })(),
+    )
+    .command(
+      'sandbox',
+      'Run the sandbox licensing server on loopback (for a test processing module, the tests and the demo)',
+      (y) =>
+        y
+          .option('port', { type: 'number', default: 0 })
+          .option('user', { type: 'string', default: 'reseller' })
+          .option('password', { type: 'string', describe: 'or PMISPLICENSE_SANDBOX_PASSWORD (keeps it out of the process list)' })
+          .option('balance', { type: 'number', default: 1000 })
+          .option('key-delay-ms', { type: 'number', default: 0 })
+          .option('now', { type: 'string', describe: 'ISO date the sandbox takes as "now"' }),
+      (a) => guard(async () => {
+        const { sandboxCommand } = await import('./commands/sandbox.js');
+        return sandboxCommand(a);
+      })(),
+    )
+    .command(
+      'demo',
+      "Play the seed's worked example on the sandbox licensing server and a simulated host",
+      (y) => y,
+      () => guard(async () => {
+        const { demo } = await import('./commands/demo.js');
+        return demo();
+      })(),
+    )
+    .demandCommand(1, 'Name a command; --help lists them.')
+    .strict()
+    .help()
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`pmisplicense: ${msg}\nRun pmisplicense --help for the commands.\n`);
+      code = 1;
+    })
+    .parseAsync();
+  return code;
+}

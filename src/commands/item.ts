@@ -1,0 +1,77 @@
+// The shared frame of every item command (open, prolong, close, suspend, resume, setparam,
+// sync_item): read the service and its module from the host, connect to the licensing server,
+// open the state, hold the service's lock, run the lifecycle step, report success to the host.
+// Failures propagate to protocol.ts, which owns the error path.
+import { keyWaitSeconds } from '../config.js';
+import { today } from '../dates.js';
+import { BadInputError, BusyError, CommandError } from '../errors.js';
+import { Host } from '../host/host.js';
+import type { PostOperation, Service } from '../host/types.js';
+import { log } from '../log.js';
+import { Lifecycle } from '../pool/lifecycle.js';
+import { openStore, type LicenseStore } from '../pool/store.js';
+import type { ProtocolCommand, ProtocolContext } from '../protocol.js';
+import { LicensingClient } from '../upstream/client.js';
+
+export interface ItemContext {
+  service: Service;
+  lifecycle: Lifecycle;
+  store: LicenseStore;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Waits for another live process working on the same service (BILLmanager may start a retry
+ *  while the first run is still going); a lock left by a dead process is taken over. */
+async function lockService(store: LicenseStore, item: number, command: string): Promise<void> {
+  const waitMs = Number(process.env.PMISPLICENSE_LOCK_WAIT ?? 60) * 1000;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const holder = store.tryLock(item, command, isAlive);
+    if (holder === null) return;
+    if (Date.now() >= deadline) throw new BusyError(item, holder);
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 150));
+  }
+}
+
+/** Builds the command for one item operation; `post` names the host's service.post<op>. */
+export function itemCommand(command: string, post: PostOperation | null, step: (ctx: ItemContext) => Promise<void>): ProtocolCommand {
+  return {
+    async run({ args, paths }: ProtocolContext): Promise<string> {
+      if (args.item === null) throw new CommandError(command, `--command ${command} needs --item <service id>.`);
+      const item = args.item;
+      const host = new Host(paths.mgrctl);
+      const service = await host.readService(item);
+      if (service.processingmodule === null) {
+        throw new BadInputError('processingmodule', '', `Service ${item} has no processing module in BILLmanager; assign the pmisplicense module to its tariff.`);
+      }
+      const settings = await host.readModule(service.processingmodule);
+      const upstream = new LicensingClient(settings);
+      const store = openStore(paths.db);
+      try {
+        await lockService(store, item, command);
+        try {
+          // Re-read after the lock: a process that held it may have changed the service's params.
+          const current = await host.readService(item);
+          const lifecycle = new Lifecycle({ store, upstream, host, module: service.processingmodule, today: today(), keyWaitMs: keyWaitSeconds() * 1000 });
+          await step({ service: current, lifecycle, store });
+          if (post) await host.post(post, item);
+          if (args.runningOperation !== null) store.resetFailures(item, command);
+          log.info(`service ${item}: ${command} done`);
+        } finally {
+          store.unlock(item);
+        }
+      } finally {
+        store.close();
+      }
+      return '';
+    },
+  };
+}

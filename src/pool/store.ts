@@ -1,0 +1,309 @@
+// The module's state in SQLite: the licenses it manages, the period rules, the journal of started
+// operations, per-service locks and failure counters. Constraints make the impossible impossible:
+// one row per upstream license, one license per service, a bound license always names its
+// service and a pooled one never does. Every statement uses bound parameters.
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync } from 'node:fs';
+import type { Day } from '../dates.js';
+import { StateError } from '../errors.js';
+
+/** bound: serves a service; suspended: serves a suspended service; free: in the pool; gone: left the pool. */
+export type LicenseState = 'bound' | 'suspended' | 'free' | 'gone';
+
+export interface ManagedLicense {
+  module: number;
+  upstreamId: number;
+  pricelist: string;
+  period: number;
+  state: LicenseState;
+  item: number | null;
+  ip: string;
+  expiredate: Day | null;
+  ipChangeDate: Day | null;
+  keyChangeDate: Day | null;
+  hasKey: boolean;
+  updatedAt: string;
+}
+
+export interface PeriodRule {
+  id: number;
+  module: number;
+  source: number;
+  target: number;
+  itemtype: string | null;
+  pricelist: number | null;
+}
+
+/** A started order or pool re-use, kept until it is finished so a rerun can recognise it. */
+export interface JournalEntry {
+  id: number;
+  module: number;
+  item: number;
+  kind: 'order' | 'reuse';
+  upstreamId: number | null;
+  pricelist: string;
+  ip: string;
+  period: number;
+  startedAt: string;
+}
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE license (
+     module INTEGER NOT NULL,
+     upstream_id INTEGER NOT NULL,
+     pricelist TEXT NOT NULL,
+     period INTEGER NOT NULL CHECK (period IN (0, 1, 12)),
+     state TEXT NOT NULL CHECK (state IN ('bound', 'suspended', 'free', 'gone')),
+     item INTEGER,
+     ip TEXT NOT NULL DEFAULT '',
+     expiredate TEXT,
+     ip_change_date TEXT,
+     key_change_date TEXT,
+     has_key INTEGER NOT NULL DEFAULT 0,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (module, upstream_id),
+     CHECK ((state IN ('bound', 'suspended')) = (item IS NOT NULL))
+   );
+   CREATE UNIQUE INDEX license_one_per_service ON license(item) WHERE item IS NOT NULL;
+   CREATE INDEX license_pool ON license(module, state, pricelist, expiredate);
+   CREATE TABLE period_rule (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     module INTEGER NOT NULL,
+     source INTEGER NOT NULL,
+     target INTEGER NOT NULL CHECK (target IN (0, 1, 12)),
+     itemtype TEXT,
+     pricelist INTEGER,
+     CHECK ((itemtype IS NULL) = (pricelist IS NULL))
+   );
+   CREATE UNIQUE INDEX period_rule_unique ON period_rule(module, source, COALESCE(itemtype, ''), COALESCE(pricelist, 0));
+   CREATE TABLE journal (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     module INTEGER NOT NULL,
+     item INTEGER NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('order', 'reuse')),
+     upstream_id INTEGER,
+     pricelist TEXT NOT NULL,
+     ip TEXT NOT NULL,
+     period INTEGER NOT NULL,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     outcome TEXT
+   );
+   CREATE UNIQUE INDEX journal_one_open_per_service ON journal(item) WHERE finished_at IS NULL;
+   CREATE TABLE service_lock (item INTEGER PRIMARY KEY, pid INTEGER NOT NULL, command TEXT NOT NULL, since TEXT NOT NULL);
+   CREATE TABLE failure_count (item INTEGER NOT NULL, command TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (item, command));`,
+];
+
+interface LicenseRow {
+  module: number;
+  upstream_id: number;
+  pricelist: string;
+  period: number;
+  state: LicenseState;
+  item: number | null;
+  ip: string;
+  expiredate: string | null;
+  ip_change_date: string | null;
+  key_change_date: string | null;
+  has_key: number;
+  updated_at: string;
+}
+
+function toLicense(r: LicenseRow): ManagedLicense {
+  return {
+    module: r.module,
+    upstreamId: r.upstream_id,
+    pricelist: r.pricelist,
+    period: r.period,
+    state: r.state,
+    item: r.item,
+    ip: r.ip,
+    expiredate: r.expiredate,
+    ipChangeDate: r.ip_change_date,
+    keyChangeDate: r.key_change_date,
+    hasKey: r.has_key === 1,
+    updatedAt: r.updated_at,
+  };
+}
+
+interface JournalRow {
+  id: number;
+  module: number;
+  item: number;
+  kind: 'order' | 'reuse';
+  upstream_id: number | null;
+  pricelist: string;
+  ip: string;
+  period: number;
+  started_at: string;
+}
+
+function toJournal(r: JournalRow): JournalEntry {
+  return { id: r.id, module: r.module, item: r.item, kind: r.kind, upstreamId: r.upstream_id, pricelist: r.pricelist, ip: r.ip, period: r.period, startedAt: r.started_at };
+}
+
+export type LicenseFields = Omit<ManagedLicense, 'updatedAt'>;
+
+export class LicenseStore {
+  private constructor(private readonly db: Database.Database) {}
+
+  static open(file: string): LicenseStore {
+    let db: Database.Database;
+    try {
+      const fresh = !existsSync(file);
+      db = new Database(file, { timeout: 30_000 });
+      if (fresh) chmodSync(file, 0o600);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version < MIGRATIONS.length) {
+        db.transaction(() => {
+          for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+          db.pragma(`user_version = ${MIGRATIONS.length}`);
+        }).immediate();
+      }
+    } catch (e) {
+      throw new StateError(`The module state file ${file} cannot be used: ${(e as Error).message}. Check that it exists, is a pmisplicense database and is writable by root.`);
+    }
+    return new LicenseStore(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs fn in a BEGIN IMMEDIATE transaction: the write lock is taken first, so two processes
+   *  can never both read a license as free and both take it. */
+  exclusive<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // --- licenses --------------------------------------------------------------------------
+
+  license(module: number, upstreamId: number): ManagedLicense | null {
+    const r = this.db.prepare('SELECT * FROM license WHERE module = ? AND upstream_id = ?').get(module, upstreamId) as LicenseRow | undefined;
+    return r ? toLicense(r) : null;
+  }
+
+  /** The license serving a service (bound or suspended), whatever the module. */
+  licenseOfService(item: number): ManagedLicense | null {
+    const r = this.db.prepare('SELECT * FROM license WHERE item = ?').get(item) as LicenseRow | undefined;
+    return r ? toLicense(r) : null;
+  }
+
+  /** Known to any module of this host (an upstream id is never adopted twice). */
+  isKnown(upstreamId: number): boolean {
+    return this.db.prepare("SELECT 1 FROM license WHERE upstream_id = ? AND state <> 'gone'").get(upstreamId) !== undefined;
+  }
+
+  licenses(module: number | null = null): ManagedLicense[] {
+    const rows = (module === null
+      ? this.db.prepare('SELECT * FROM license ORDER BY module, upstream_id').all()
+      : this.db.prepare('SELECT * FROM license WHERE module = ? ORDER BY upstream_id').all(module)) as LicenseRow[];
+    return rows.map(toLicense);
+  }
+
+  /** Free licenses of one tariff, the one that expires first first (lifetime ones last). */
+  poolCandidates(module: number, pricelist: string): ManagedLicense[] {
+    const rows = this.db
+      .prepare("SELECT * FROM license WHERE module = ? AND state = 'free' AND pricelist = ? ORDER BY CASE period WHEN 0 THEN '9999-12-31' ELSE COALESCE(expiredate, '0000-00-00') END, upstream_id")
+      .all(module, pricelist) as LicenseRow[];
+    return rows.map(toLicense);
+  }
+
+  /** Inserts or replaces the whole row of one license. */
+  saveLicense(l: LicenseFields): void {
+    this.db
+      .prepare(
+        `INSERT INTO license (module, upstream_id, pricelist, period, state, item, ip, expiredate, ip_change_date, key_change_date, has_key, updated_at)
+         VALUES (@module, @upstreamId, @pricelist, @period, @state, @item, @ip, @expiredate, @ipChangeDate, @keyChangeDate, @hasKey, @updatedAt)
+         ON CONFLICT (module, upstream_id) DO UPDATE SET pricelist = excluded.pricelist, period = excluded.period, state = excluded.state,
+           item = excluded.item, ip = excluded.ip, expiredate = excluded.expiredate, ip_change_date = excluded.ip_change_date,
+           key_change_date = excluded.key_change_date, has_key = excluded.has_key, updated_at = excluded.updated_at`,
+      )
+      .run({ ...l, hasKey: l.hasKey ? 1 : 0, updatedAt: new Date().toISOString() });
+  }
+
+  // --- journal ---------------------------------------------------------------------------
+
+  openJournal(item: number): JournalEntry | null {
+    const r = this.db.prepare('SELECT * FROM journal WHERE item = ? AND finished_at IS NULL').get(item) as JournalRow | undefined;
+    return r ? toJournal(r) : null;
+  }
+
+  startJournal(e: Omit<JournalEntry, 'id' | 'startedAt'>): JournalEntry {
+    const startedAt = new Date().toISOString();
+    const info = this.db
+      .prepare('INSERT INTO journal (module, item, kind, upstream_id, pricelist, ip, period, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.module, e.item, e.kind, e.upstreamId, e.pricelist, e.ip, e.period, startedAt);
+    return { ...e, id: Number(info.lastInsertRowid), startedAt };
+  }
+
+  setJournalLicense(id: number, upstreamId: number): void {
+    this.db.prepare('UPDATE journal SET upstream_id = ? WHERE id = ?').run(upstreamId, id);
+  }
+
+  finishJournal(id: number, outcome: string): void {
+    this.db.prepare('UPDATE journal SET finished_at = ?, outcome = ? WHERE id = ? AND finished_at IS NULL').run(new Date().toISOString(), outcome, id);
+  }
+
+  journal(item: number | null = null): Array<JournalEntry & { finishedAt: string | null; outcome: string | null }> {
+    const rows = (item === null ? this.db.prepare('SELECT * FROM journal ORDER BY id').all() : this.db.prepare('SELECT * FROM journal WHERE item = ? ORDER BY id').all(item)) as Array<
+      JournalRow & { finished_at: string | null; outcome: string | null }
+    >;
+    return rows.map((r) => ({ ...toJournal(r), finishedAt: r.finished_at, outcome: r.outcome }));
+  }
+
+  // --- per-service lock -----------------------------------------------------------------
+
+  /** Takes the service's lock unless a live process holds it. Returns the holder's pid when busy. */
+  tryLock(item: number, command: string, isAlive: (pid: number) => boolean): number | null {
+    return this.exclusive(() => {
+      const r = this.db.prepare('SELECT pid FROM service_lock WHERE item = ?').get(item) as { pid: number } | undefined;
+      if (r && r.pid !== process.pid && isAlive(r.pid)) return r.pid;
+      this.db.prepare('INSERT OR REPLACE INTO service_lock (item, pid, command, since) VALUES (?, ?, ?, ?)').run(item, process.pid, command, new Date().toISOString());
+      return null;
+    });
+  }
+
+  unlock(item: number): void {
+    this.db.prepare('DELETE FROM service_lock WHERE item = ? AND pid = ?').run(item, process.pid);
+  }
+
+  // --- failure counter (SPEC 4) -----------------------------------------------------------
+
+  countFailure(item: number, command: string): number {
+    return this.exclusive(() => {
+      this.db
+        .prepare('INSERT INTO failure_count (item, command, count) VALUES (?, ?, 1) ON CONFLICT (item, command) DO UPDATE SET count = count + 1')
+        .run(item, command);
+      return (this.db.prepare('SELECT count FROM failure_count WHERE item = ? AND command = ?').get(item, command) as { count: number }).count;
+    });
+  }
+
+  resetFailures(item: number, command: string): void {
+    this.db.prepare('DELETE FROM failure_count WHERE item = ? AND command = ?').run(item, command);
+  }
+
+  // --- period rules ------------------------------------------------------------------------
+
+  periodRules(module: number): PeriodRule[] {
+    return this.db.prepare('SELECT id, module, source, target, itemtype, pricelist FROM period_rule WHERE module = ? ORDER BY id').all(module) as PeriodRule[];
+  }
+
+  addPeriodRule(r: Omit<PeriodRule, 'id'>): number {
+    const info = this.db
+      .prepare('INSERT INTO period_rule (module, source, target, itemtype, pricelist) VALUES (?, ?, ?, ?, ?)')
+      .run(r.module, r.source, r.target, r.itemtype, r.pricelist);
+    return Number(info.lastInsertRowid);
+  }
+
+  removePeriodRule(module: number, id: number): boolean {
+    return this.db.prepare('DELETE FROM period_rule WHERE module = ? AND id = ?').run(module, id).changes === 1;
+  }
+}
+
+export function openStore(file: string): LicenseStore {
+  return LicenseStore.open(file);
+}
