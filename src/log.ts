@@ -38,6 +38,7 @@ function stamp(d = new Date()): string {
 }
 
 function write(level: string, msg: string): void {
+  if (path === null) return; // in-process use (tests, the demo's own process) keeps quiet
   const line = `${stamp()} [${process.pid}] pmisplicense ${level} ${mask(msg).replace(/\n/g, '\n\t')}\n`;
   if (fd === null && path && !fellBack) {
     try {

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Entry of the simulated host's mgrctl (dist/sandbox-mgrctl): point PMISPLICENSE_MGRCTL at it and
+// PMISPLICENSE_SANDBOX_HOST at a state file made by createSimulatedHost. All logic is in ./host.ts.
+import { runSimulatedMgrctl } from './host.js';
+
+runSimulatedMgrctl(process.argv.slice(2), process.env).then(
+  (r) => {
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    // exitCode, not exit(): stdout is a pipe and must be flushed first.
+    process.exitCode = r.code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`mgrctl (simulated host): ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+  },
+);
