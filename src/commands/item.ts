@@ -48,20 +48,18 @@ export function itemCommand(command: string, post: PostOperation | null, step: (
       if (args.item === null) throw new CommandError(command, `--command ${command} needs --item <service id>.`);
       const item = args.item;
       const host = new Host(paths.mgrctl);
-      const service = await host.readService(item);
-      if (service.processingmodule === null) {
-        throw new BadInputError('processingmodule', '', `Service ${item} has no processing module in BILLmanager; assign the pmisplicense module to its tariff.`);
-      }
-      const settings = await host.readModule(service.processingmodule);
-      const upstream = new LicensingClient(settings);
       const store = openStore(paths.db);
       try {
+        // The lock comes first, so that what we read of the service is what the previous holder left.
         await lockService(store, item, command);
         try {
-          // Re-read after the lock: a process that held it may have changed the service's params.
-          const current = await host.readService(item);
+          const service = await host.readService(item);
+          if (service.processingmodule === null) {
+            throw new BadInputError('processingmodule', '', `Service ${item} has no processing module in BILLmanager; assign the pmisplicense module to its tariff.`);
+          }
+          const upstream = new LicensingClient(await host.readModule(service.processingmodule));
           const lifecycle = new Lifecycle({ store, upstream, host, module: service.processingmodule, today: today(), keyWaitMs: keyWaitSeconds() * 1000 });
-          await step({ service: current, lifecycle, store });
+          await step({ service, lifecycle, store });
           if (post) await host.post(post, item);
           if (args.runningOperation !== null) store.resetFailures(item, command);
           log.info(`service ${item}: ${command} done`);

@@ -16,7 +16,7 @@ describe('parallel opens', function () {
   });
 
   it('8 processes, 8 services, 3 eligible pooled licenses: 3 re-used, 5 bought, none bound twice', async () => {
-    const pool = [];
+    const pool: number[] = [];
     for (let i = 0; i < 3; i++) pool.push(await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: `2026-0${6 + i}-01`, ip: `198.51.100.${i + 1}` }));
     const items = [201, 202, 203, 204, 205, 206, 207, 208];
     for (const item of items) w.addService({ id: item, ip: `203.0.113.${item - 100}`, expiredate: '2026-02-10' });

@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# Installs the pmisplicense processing module into a BILLmanager host (see README.md).
+#
+#   npm ci && npm run build && ./install.sh      install or update (safe to run again)
+#   ./install.sh --uninstall                     remove the module, keep its database and log
+#
+# Environment: MGR_ROOT (default /usr/local/mgr5), PMISPLICENSE_CRON_DIR (default /etc/cron.d).
+# Everything is copied from this checkout: no network access is needed.
+set -euo pipefail
+umask 022
+
+NAME=pmisplicense
+ME="install.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: ./install.sh [--uninstall] [--help]
+
+Installs the pmisplicense BILLmanager processing module from this checkout (run
+`npm ci && npm run build` first; the script builds dist/ itself when it is missing).
+
+  (no option)    install or update; safe to run again, never touches the module's data
+  --uninstall    remove the executable, its runtime files, the module XML and the cron
+                 entry; KEEPS var/pmisplicense.db (the pool of paid licenses) and the log
+  -h, --help     this text
+
+Installed layout ($MGR_ROOT defaults to /usr/local/mgr5):
+  $MGR_ROOT/lib/pmisplicense/            runtime: dist/, package.json, node_modules/
+  $MGR_ROOT/processing/pmisplicense      symlink to lib/pmisplicense/dist/pmisplicense
+  $MGR_ROOT/etc/xml/billmgr_mod_pmisplicense.xml
+  $MGR_ROOT/var/pmisplicense.db          state (created empty if missing, mode 0600)
+  $MGR_ROOT/var/pmisplicense.log         log (created empty if missing, mode 0600)
+  $PMISPLICENSE_CRON_DIR/pmisplicense    daily `pmisplicense maintain` (default /etc/cron.d)
+
+BILLmanager is reloaded with `$MGR_ROOT/sbin/mgrctl -m billmgr -R` when that exists.
+EOF
+}
+
+MODE=install
+for arg in "$@"; do
+  case "$arg" in
+    --uninstall) MODE=uninstall ;;
+    -h | --help) usage; exit 0 ;;
+    *) printf '%s: unknown option: %s (see --help)\n' "$ME" "$arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '%s: %s\n' "$ME" "$*"; }
+warn() { printf '%s: warning: %s\n' "$ME" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
+
+SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+MGR_ROOT="${MGR_ROOT:-/usr/local/mgr5}"
+MGR_ROOT="${MGR_ROOT%/}"
+CRON_DIR="${PMISPLICENSE_CRON_DIR:-/etc/cron.d}"
+CRON_DIR="${CRON_DIR%/}"
+
+# The paths go into a symlink and a crontab line: keep them absolute and free of characters that
+# cron or a shell would interpret (spaces, %, quotes).
+for p in "$MGR_ROOT" "$CRON_DIR"; do
+  [[ "$p" =~ ^/[A-Za-z0-9._/+@-]*$ ]] || die "'$p' must be an absolute path made of letters, digits and . _ / + @ -"
+done
+
+LIB="$MGR_ROOT/lib/$NAME"
+LINK="$MGR_ROOT/processing/$NAME"
+XML_NAME="billmgr_mod_$NAME.xml"
+XML="$MGR_ROOT/etc/xml/$XML_NAME"
+DB="$MGR_ROOT/var/$NAME.db"
+LOG="$MGR_ROOT/var/$NAME.log"
+CRON="$CRON_DIR/$NAME"
+MGRCTL="$MGR_ROOT/sbin/mgrctl"
+
+IS_ROOT=0
+if [ "$(id -u)" -eq 0 ]; then IS_ROOT=1; fi
+own_root() { if [ "$IS_ROOT" -eq 1 ]; then chown root:root "$@"; fi; }
+own_root_tree() { if [ "$IS_ROOT" -eq 1 ]; then chown -R root:root "$@"; fi; }
+
+STAGE=""
+CRON_TMP=""
+cleanup() {
+  if [ -n "$STAGE" ]; then rm -rf "$STAGE"; fi
+  if [ -n "$CRON_TMP" ]; then rm -f "$CRON_TMP"; fi
+}
+trap cleanup EXIT
+
+reload_billmgr() {
+  if [ -x "$MGRCTL" ]; then
+    if "$MGRCTL" -m billmgr -R; then
+      say "reloaded BILLmanager ($MGRCTL -m billmgr -R)"
+    else
+      warn "BILLmanager reload failed; run '$MGRCTL -m billmgr -R' yourself"
+    fi
+  else
+    say "BILLmanager not found at $MGRCTL: nothing to reload"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+if [ "$MODE" = uninstall ]; then
+  if [ -L "$LINK" ] || [ -f "$LINK" ]; then
+    rm -f "$LINK"
+    say "removed $LINK"
+  fi
+  for d in "$LIB" "$MGR_ROOT/lib/.$NAME".*; do
+    if [ -e "$d" ] || [ -L "$d" ]; then
+      rm -rf "$d"
+      say "removed $d"
+    fi
+  done
+  for f in "$XML" "$CRON"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then
+      rm -f "$f"
+      say "removed $f"
+    fi
+  done
+  for f in "$DB" "$LOG"; do
+    if [ -e "$f" ]; then say "kept $f"; fi
+  done
+  say "the database and the log are kept on purpose: the database holds the pool of paid licenses"
+  say "and the period rules. Delete them yourself only once you no longer need those licenses."
+  reload_billmgr
+  say "uninstalled"
+  exit 0
+fi
+
+# --------------------------------------------------------------------------- install: preflight
+if [ "$IS_ROOT" -ne 1 ]; then
+  warn "not running as root: installed files will belong to $(id -un), not root"
+fi
+command -v node >/dev/null 2>&1 || die "node (Node.js 20.19 or later) is not in PATH"
+NODE="$(command -v node)"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+  die "Node.js 20.19 or later is required ($NODE is $(node --version))"
+
+cd "$SRC"
+[ -f package.json ] || die "$SRC is not a pmisplicense checkout (no package.json)"
+[ -d node_modules ] || die "node_modules is missing: run 'npm ci' in $SRC first"
+if [ ! -f dist/$NAME ]; then
+  say "dist/$NAME is missing: building it (npm run build)"
+  npm run build
+  [ -f dist/$NAME ] || die "the build did not produce dist/$NAME"
+fi
+[ -f "etc/xml/$XML_NAME" ] || die "etc/xml/$XML_NAME is missing from $SRC"
+
+# A broken module XML would break BILLmanager's interface: check it before touching anything.
+node -e '
+  const { XMLValidator } = require(process.argv[1] + "/node_modules/fast-xml-parser");
+  const r = XMLValidator.validate(require("fs").readFileSync(process.argv[2], "utf8"));
+  if (r !== true) { console.error(`${process.argv[2]}: ${r.err.msg} (line ${r.err.line})`); process.exit(1); }
+' "$SRC" "etc/xml/$XML_NAME" || die "etc/xml/$XML_NAME is not well-formed XML"
+
+# The runtime packages the bundle leaves external (bare imports in dist/), with their runtime
+# dependencies, as paths relative to node_modules/. prebuild-install is only used by
+# better-sqlite3's own install step (the addon is already built), so it is not shipped.
+PACKAGES="$(node -e '
+  const fs = require("fs"), path = require("path"), { builtinModules } = require("module");
+  const src = process.argv[1], nm = path.join(src, "node_modules");
+  const installOnly = new Set(["prebuild-install"]);
+  const roots = new Set(["better-sqlite3"]);
+  const files = [];
+  (function walk(d) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p); else if (e.isFile()) files.push(p);
+    }
+  })(path.join(src, "dist"));
+  const res = [/\bfrom\s*["\x27]([^"\x27]+)["\x27]/g, /\bimport\s*\(?\s*["\x27]([^"\x27]+)["\x27]/g,
+               /\brequire\s*\(\s*["\x27]([^"\x27]+)["\x27]\s*\)/g];
+  for (const f of files) {
+    const text = fs.readFileSync(f, "utf8");
+    for (const re of res) for (const m of text.matchAll(re)) {
+      const spec = m[1];
+      if (/^(\.|\/|node:|data:|file:)/.test(spec)) continue;
+      const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
+      if (builtinModules.includes(name) || builtinModules.includes(spec)) continue;
+      if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(name)) continue;
+      roots.add(name);
+    }
+  }
+  // Find a package the way Node does: nearest node_modules from the requiring package upwards.
+  function locate(name, fromDir) {
+    for (let d = fromDir; ; d = path.dirname(d)) {
+      if (path.basename(d) !== "node_modules") {
+        const c = path.join(d, "node_modules", name);
+        if (fs.existsSync(path.join(c, "package.json"))) return c;
+      }
+      if (d === src || d === path.dirname(d)) return null;
+    }
+  }
+  const out = new Set(), queue = [];
+  for (const r of roots) {
+    const dir = locate(r, src);
+    if (!dir) { console.error(`dist/ imports "${r}" but node_modules/${r} is missing: run npm ci`); process.exit(1); }
+    queue.push(dir);
+  }
+  while (queue.length) {
+    const dir = queue.shift();
+    const rel = path.relative(nm, dir);
+    if (out.has(rel)) continue;
+    out.add(rel);
+    const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    const deps = { ...(pj.dependencies || {}), ...(pj.optionalDependencies || {}) };
+    for (const dep of Object.keys(deps)) {
+      if (installOnly.has(dep)) continue;
+      const d = locate(dep, dir);
+      if (d) queue.push(d);
+      else if (!(pj.optionalDependencies || {})[dep]) { console.error(`${rel} needs "${dep}", missing from node_modules: run npm ci`); process.exit(1); }
+    }
+  }
+  console.log([...out].sort().join("\n"));
+' "$SRC")" || die "could not work out the runtime packages"
+
+# ------------------------------------------------------------------------ install: stage lib/
+mkdir -p "$MGR_ROOT/lib" "$MGR_ROOT/processing" "$MGR_ROOT/etc/xml" "$MGR_ROOT/var" "$CRON_DIR"
+STAGE="$(mktemp -d "$MGR_ROOT/lib/.$NAME.new.XXXXXX")"
+cp -R "$SRC/dist" "$STAGE/dist"
+cp "$SRC/package.json" "$STAGE/package.json"
+mkdir -p "$STAGE/node_modules"
+while IFS= read -r rel; do
+  [ -n "$rel" ] || continue
+  from="$SRC/node_modules/$rel"
+  to="$STAGE/node_modules/$rel"
+  mkdir -p "$to"
+  # Nested node_modules are listed (and copied) on their own when they are needed.
+  (cd "$from" && tar --exclude=./node_modules -cf - .) | (cd "$to" && tar -xf -)
+  if [ -f "$to/binding.gyp" ]; then
+    # A native addon: ship the built .node files, not the sources and build tree.
+    rm -rf "$to/deps" "$to/src"
+    if [ -d "$to/build" ]; then
+      while IFS= read -r -d '' f; do
+        case "$f" in
+          "$to/build/Release/"*.node | "$to/build/Debug/"*.node)
+            # keep build/Release/x.node, drop build/Release/obj.target/x.node
+            case "${f#"$to/build/"*/}" in */*) ;; *) continue ;; esac ;;
+        esac
+        rm -f "$f"
+      done < <(find "$to/build" -mindepth 1 \( -type f -o -type l \) -print0)
+      find "$to/build" -mindepth 1 -depth -type d -empty -delete
+    fi
+  fi
+  say "staged runtime package $rel"
+done <<<"$PACKAGES"
+chmod -R u+rwX,go+rX,go-w "$STAGE"
+chmod 0755 "$STAGE" "$STAGE/dist/$NAME"
+if [ -f "$STAGE/dist/sandbox-mgrctl" ]; then chmod 0755 "$STAGE/dist/sandbox-mgrctl"; fi
+own_root_tree "$STAGE"
+
+# Data files: created if missing, never truncated (the database holds the pool of paid licenses).
+for f in "$DB" "$LOG"; do
+  if [ -e "$f" ]; then
+    chmod 0600 "$f"
+    own_root "$f"
+    say "kept existing $f (mode 0600)"
+  else
+    (umask 077 && : >>"$f")
+    chmod 0600 "$f"
+    own_root "$f"
+    say "created $f (mode 0600)"
+  fi
+done
+
+# Check the staged copy before it replaces anything: the native addon loads with this Node, the
+# external packages resolve inside lib/, and the executable answers `features`.
+(cd "$STAGE" && node -e '
+  const { createRequire } = require("module"), path = require("path");
+  const stage = process.cwd(), req = createRequire(path.join(stage, "dist", "pmisplicense"));
+  for (const rel of process.argv[1].split("\n").filter(Boolean)) {
+    if (rel.includes("/node_modules/")) continue;
+    const where = req.resolve(rel);
+    if (!where.startsWith(path.join(stage, "node_modules") + path.sep)) throw new Error(`${rel} resolves outside lib/: ${where}`);
+  }
+  if (process.argv[1].split("\n").includes("better-sqlite3")) {
+    const Database = req("better-sqlite3");
+    const db = new Database(":memory:");
+    db.prepare("select 1").get();
+    db.close();
+  }
+' "$PACKAGES") || die "the staged runtime does not load with $NODE (was npm ci run with this Node?)"
+FEATURES="$(MGR_ROOT="$MGR_ROOT" PMISPLICENSE_LOG=/dev/null node "$STAGE/dist/$NAME" --command features </dev/null)" ||
+  die "the staged executable failed on '--command features'"
+case "$FEATURES" in
+  *'<feature name="open"/>'*) say "checked: '$NAME --command features' answers" ;;
+  *) die "the staged executable printed no features document" ;;
+esac
+
+# ---------------------------------------------------------------------- install: put in place
+OLD=""
+if [ -e "$LIB" ] || [ -L "$LIB" ]; then
+  OLD="$MGR_ROOT/lib/.$NAME.old.$$"
+  mv "$LIB" "$OLD"
+fi
+mv "$STAGE" "$LIB"
+STAGE=""
+if [ -n "$OLD" ]; then
+  rm -rf "$OLD"
+  say "updated $LIB"
+else
+  say "installed $LIB"
+fi
+
+if [ -d "$LINK" ] && [ ! -L "$LINK" ]; then
+  die "$LINK is a directory; remove it and run again"
+fi
+ln -sfn "$LIB/dist/$NAME" "$LINK"
+if [ "$IS_ROOT" -eq 1 ]; then chown -h root:root "$LINK"; fi
+say "linked $LINK -> $LIB/dist/$NAME (mode 0755)"
+
+install -m 0644 "$SRC/etc/xml/$XML_NAME" "$XML"
+own_root "$XML"
+say "installed $XML"
+
+# Daily maintenance: renewals, missing keys, expired pool licenses (SPEC 5.7). The minute is
+# derived from the host name so that providers do not all call the licensing server at once.
+HOST="$(hostname 2>/dev/null || uname -n)"
+SUM="$(printf '%s' "$HOST" | cksum)"
+MINUTE=$((${SUM%% *} % 60))
+CRON_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+case ":$CRON_PATH:" in
+  *":$(dirname "$NODE"):"*) ;;
+  *) CRON_PATH="$(dirname "$NODE"):$CRON_PATH" ;; # the node this module was installed with
+esac
+CRON_TMP="$(mktemp "$CRON_DIR/.$NAME.XXXXXX")"
+cat >"$CRON_TMP" <<EOF
+# pmisplicense: daily maintenance of ISPsystem licenses (renewal, missing keys, expired pool
+# licenses). Installed by install.sh; removed by install.sh --uninstall. Log: $LOG
+SHELL=/bin/sh
+PATH=$CRON_PATH
+MGR_ROOT=$MGR_ROOT
+$MINUTE 4 * * * root $LINK maintain >/dev/null
+EOF
+chmod 0644 "$CRON_TMP"
+own_root "$CRON_TMP"
+mv -f "$CRON_TMP" "$CRON"
+CRON_TMP=""
+say "installed $CRON (daily at 04:$(printf '%02d' "$MINUTE"): $LINK maintain)"
+
+reload_billmgr
+say "done. Next: add the processing module in BILLmanager (Integration → Processing modules → Add,"
+say "product type \"ISPsystem licenses\"); see README.md"

@@ -1,0 +1,273 @@
+// The licensing server client (SPEC 7): the one place that turns the upstream's XML into typed
+// values and its <error> documents into the module's error classes. Anything the module cannot
+// read with certainty is a retryable TransportError ('broken reply'): acting on a half-understood
+// reply could pay twice or lose a license.
+import type { Day } from '../dates.js';
+import { normalizeDay } from '../dates.js';
+import {
+  BadInputError,
+  CredentialsError,
+  LicenseMissingError,
+  TransportError,
+  UpstreamRefusalError,
+} from '../errors.js';
+import { addSecret, log, mask } from '../log.js';
+import { child, childrenNamed, parseXml, type XmlElement } from '../xml.js';
+import { Transport, type FormParams, type TransportOptions } from './transport.js';
+import type {
+  ConnectionSettings,
+  LicenseChanges,
+  LicenseStatus,
+  LicensingApi,
+  OrderRequest,
+  UpstreamLicense,
+} from './types.js';
+import { checkUpstreamUrl } from './url.js';
+
+export type ClientOptions = TransportOptions;
+
+/** License order periods the upstream sells (SPEC 1): month, year, lifetime. */
+const ORDER_PERIODS = new Set([1, 12, 0]);
+/** Periods a license can be prolonged by (lifetime never is). */
+const PROLONG_PERIODS = new Set([1, 12]);
+const ADDON_RE = /^addon_[A-Za-z0-9_]+$/;
+
+function broken(func: string, what: string): TransportError {
+  return new TransportError(`The licensing server sent a broken reply to ${func}: ${what}.`);
+}
+
+/** Looks a field up in the document and, failing that, in a nested <doc> (`<doc><doc>…`). */
+function field(doc: XmlElement, name: string): XmlElement | undefined {
+  const direct = child(doc, name);
+  if (direct) return direct;
+  for (const inner of childrenNamed(doc, 'doc')) {
+    const found = child(inner, name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function text(doc: XmlElement, name: string): string {
+  return field(doc, name)?.text ?? '';
+}
+
+function hasField(doc: XmlElement, name: string): boolean {
+  return field(doc, name) !== undefined;
+}
+
+function parseStatus(func: string, raw: string): LicenseStatus {
+  const n = Number(raw);
+  if (raw !== '' && Number.isInteger(n) && n >= 1 && n <= 5) return n as LicenseStatus;
+  throw broken(func, `license status "${raw}" is not one of 1..5`);
+}
+
+/** Period codes; the English names are accepted too, as some list views show them. */
+function parsePeriod(func: string, raw: string): number {
+  const t = raw.trim().toLowerCase();
+  if (/^-?\d+$/.test(t)) return Number(t);
+  if (/^(1 )?month$/.test(t)) return 1;
+  if (/^(1 )?year$/.test(t)) return 12;
+  if (/^(lifetime|unlimited|forever)$/.test(t)) return 0;
+  throw broken(func, `license period "${raw}" is not a period code`);
+}
+
+function parseAutoprolong(raw: string): boolean {
+  const t = raw.trim().toLowerCase();
+  return !(t === '' || t === 'null' || t === 'off' || t === '0' || t === 'no');
+}
+
+function parseId(func: string, raw: string, what: string): number {
+  const n = Number(raw);
+  if (/^\d+$/.test(raw.trim()) && Number.isSafeInteger(n) && n > 0) return n;
+  throw broken(func, `${what} "${raw}" is not a license id`);
+}
+
+/**
+ * One license from a list <elem> (`list`: real_ipchange/real_keychange, no key) or a soft.edit
+ * <doc> (ip_change_date/lickey_change_date, lickey). Exported for the sandbox and tests.
+ */
+export function parseLicense(func: string, el: XmlElement, kind: 'list' | 'form'): UpstreamLicense {
+  const idRaw = kind === 'form' ? (hasField(el, 'elid') ? text(el, 'elid') : text(el, 'id')) : text(el, 'id');
+  if (!idRaw) throw broken(func, `license without ${kind === 'form' ? 'elid' : 'id'}`);
+  if (!hasField(el, 'status')) throw broken(func, `license ${idRaw} without status`);
+  const lickey = kind === 'form' ? text(el, 'lickey') : '';
+  addSecret(lickey);
+  const pricelistId = text(el, 'pricelist_id');
+  return {
+    id: parseId(func, idRaw, 'license id'),
+    licname: text(el, 'licname'),
+    ip: text(el, 'ip'),
+    pricelist: pricelistId || text(el, 'pricelist'),
+    period: parsePeriod(func, text(el, 'period')),
+    status: parseStatus(func, text(el, 'status')),
+    expiredate: normalizeDay(text(el, 'expiredate')),
+    createdate: normalizeDay(text(el, 'createdate')),
+    lickey,
+    ipChangeDate: normalizeDay(text(el, kind === 'form' ? 'ip_change_date' : 'real_ipchange')),
+    keyChangeDate: normalizeDay(text(el, kind === 'form' ? 'lickey_change_date' : 'real_keychange')),
+    autoprolong: parseAutoprolong(text(el, 'autoprolong')),
+    remoteid: text(el, 'remoteid'),
+  };
+}
+
+/** Turns an upstream <error> into the module's error class (SPEC 7). */
+export function upstreamError(func: string, err: XmlElement, elid?: number | string): Error {
+  const type = err.attrs.type ?? '';
+  const paramObject = err.children.find((c) => c.name === 'param' && c.attrs.name === 'object')?.text ?? '';
+  const object = err.attrs.object || paramObject;
+  // The upstream's own words reach the administrator, minus anything secret it may echo.
+  const msg = mask(text(err, 'msg') || err.text);
+  log.warn(`upstream ${func} refused: type=${type} object=${object} msg=${msg}`);
+  if (type === 'auth' || type === 'access') return new CredentialsError(msg);
+  if (type === 'missed' && object === 'elid') {
+    const value = err.children.find((c) => c.name === 'param' && c.attrs.name === 'value')?.text ?? '';
+    return new LicenseMissingError(elid ?? value, msg);
+  }
+  return new UpstreamRefusalError(type, object, msg, func);
+}
+
+function checkLicenseId(id: number): void {
+  if (!Number.isSafeInteger(id) || id <= 0) throw new BadInputError('elid', String(id), `"${id}" is not a license id.`);
+}
+
+export class LicensingClient implements LicensingApi {
+  readonly transport: Transport;
+
+  constructor(settings: ConnectionSettings, opts: ClientOptions = {}) {
+    // Secrets first: even a refused URL must not let the password reach a log line.
+    addSecret(settings.password);
+    addSecret(`${settings.username}:${settings.password}`);
+    const url = checkUpstreamUrl(settings.url);
+    if (!settings.username) throw new BadInputError('username', '', 'The processing module has no user name for the licensing server. Set it in the module settings.');
+    if (!settings.password) throw new BadInputError('password', '', 'The processing module has no password for the licensing server. Set it in the module settings.');
+    this.transport = new Transport(url, { username: settings.username, password: settings.password }, opts);
+  }
+
+  /**
+   * Calls `func` and returns the reply's root <doc>; an <error> in it (or in a nested <doc>)
+   * becomes the matching error class. Anything not an XML <doc> is a broken reply.
+   */
+  async call(func: string, params: FormParams = {}, opts: { login?: boolean } = {}): Promise<XmlElement> {
+    const body = await this.transport.post(func, params, opts);
+    let doc: XmlElement;
+    try {
+      doc = parseXml(body);
+    } catch (e) {
+      // A short excerpt helps the administrator (an HTML error page, a proxy message…).
+      const excerpt = body.slice(0, 200).replace(/<lickey>[^<]*/gi, '<lickey>***').replace(/\s+/g, ' ');
+      log.warn(`upstream ${func}: unreadable reply (${(e as Error).message}): ${excerpt}`);
+      throw broken(func, (e as Error).message);
+    }
+    if (doc.name !== 'doc') throw broken(func, `root element <${doc.name}> instead of <doc>`);
+    const err = field(doc, 'error');
+    if (err) throw upstreamError(func, err, params.elid);
+    return doc;
+  }
+
+  async auth(): Promise<void> {
+    const doc = await this.call('auth', {}, { login: true });
+    const session = field(doc, 'auth');
+    if (!session) throw broken('auth', 'no <auth> session in the reply');
+    // The session id is as good as the password while it lives.
+    addSecret(session.attrs.id);
+    addSecret(session.text);
+  }
+
+  async list(): Promise<UpstreamLicense[]> {
+    const doc = await this.call('soft');
+    return childrenNamed(doc, 'elem').map((el) => parseLicense('soft', el, 'list'));
+  }
+
+  async get(id: number): Promise<UpstreamLicense> {
+    checkLicenseId(id);
+    const doc = await this.call('soft.edit', { elid: id });
+    return this.#licenseReply('soft.edit', doc, id);
+  }
+
+  async edit(id: number, changes: LicenseChanges): Promise<UpstreamLicense> {
+    checkLicenseId(id);
+    const params: Record<string, string | number> = { elid: id, sok: 'ok' };
+    if (changes.licname !== undefined) params.licname = changes.licname;
+    if (changes.ip !== undefined) params.ip = changes.ip;
+    if (changes.remoteid !== undefined) params.remoteid = changes.remoteid;
+    if (changes.autoprolong === false) params.autoprolong = 'null';
+    else if (changes.autoprolong === true) {
+      // The upstream takes the renewal period, not a flag; a lifetime license has none.
+      const current = await this.get(id);
+      if (PROLONG_PERIODS.has(current.period)) params.autoprolong = current.period;
+    }
+    if (Object.keys(params).length === 2) return this.get(id);
+    const doc = await this.call('soft.edit', params);
+    // A reply that acknowledges without the form (<doc><ok/></doc>) is read back rather than
+    // failed: repeating an IP change would be refused for a month.
+    if (!hasField(doc, 'elid') && !hasField(doc, 'id')) return this.get(id);
+    return this.#licenseReply('soft.edit', doc, id);
+  }
+
+  async newKey(id: number): Promise<string> {
+    checkLicenseId(id);
+    const doc = await this.call('soft.edit', { elid: id, sok: 'ok', clicked_button: 'newkey' });
+    const key = text(doc, 'lickey');
+    addSecret(key);
+    if (key) return key;
+    // The key was changed (no error); if this reply does not carry it, read it back rather than
+    // ask again, which the monthly key-change limit would refuse. '' = not generated yet.
+    return (await this.get(id)).lickey;
+  }
+
+  async order(req: OrderRequest): Promise<number> {
+    if (!ORDER_PERIODS.has(req.period)) throw new BadInputError('period', String(req.period), `License period ${req.period} cannot be ordered: the licensing server sells 1 (month), 12 (year) or 0 (lifetime).`);
+    if (!req.pricelist) throw new BadInputError('pricelist', '', 'No tariff (pricelist) for the license order.');
+    const params: Record<string, string | number> = {
+      clicked_button: 'finish',
+      sok: 'ok',
+      skipbasket: 'on',
+      pricelist: req.pricelist,
+      period: req.period,
+      ip: req.ip,
+      licname: req.licname,
+      autoprolong: 'null',
+      remoteid: req.remoteid,
+    };
+    for (const [k, v] of Object.entries(req.addons)) {
+      if (!ADDON_RE.test(k)) throw new BadInputError(k, v, `"${k}" is not an addon parameter (addon_<id>).`);
+      params[k] = v;
+    }
+    const doc = await this.call('soft.order.param', params);
+    const raw = text(doc, 'id') || text(doc, 'item.id');
+    // The order may have been taken even so: the caller finds it by licname (SPEC 5.2 step 3).
+    if (!raw) throw broken('soft.order.param', 'no license id (the order may have been placed)');
+    return parseId('soft.order.param', raw, 'ordered license id');
+  }
+
+  async prolong(id: number, period: number): Promise<Day> {
+    checkLicenseId(id);
+    if (!PROLONG_PERIODS.has(period)) throw new BadInputError('period', String(period), `A license is prolonged by 1 or 12 months, not ${period}.`);
+    const doc = await this.call('service.prolong', { elid: id, period, sok: 'ok' });
+    const raw = text(doc, 'newexpiredate');
+    const day = normalizeDay(raw);
+    if (!day) throw broken('service.prolong', `newexpiredate "${raw}" is not a date (license ${id} may have been prolonged)`);
+    return day;
+  }
+
+  async suspend(id: number): Promise<void> {
+    checkLicenseId(id);
+    await this.call('soft.suspend', { elid: id });
+  }
+
+  async resume(id: number): Promise<void> {
+    checkLicenseId(id);
+    await this.call('soft.resume', { elid: id });
+  }
+
+  async delete(id: number): Promise<void> {
+    checkLicenseId(id);
+    await this.call('soft.delete', { elid: id, sok: 'ok' });
+  }
+
+  #licenseReply(func: string, doc: XmlElement, id: number): UpstreamLicense {
+    const lic = parseLicense(func, doc, 'form');
+    if (lic.id !== id) throw broken(func, `asked for license ${id}, got ${lic.id}`);
+    return lic;
+  }
+}

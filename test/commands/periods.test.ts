@@ -1,0 +1,57 @@
+// `periods add|list|remove` (SPEC 3): the syntax scripts and the panel rely on.
+import { expect } from 'chai';
+import { World } from '../support/world.js';
+
+describe('periods admin command', function () {
+  this.timeout(30_000);
+  let w: World;
+  before(async () => {
+    w = await World.create();
+  });
+  after(async () => {
+    await w.close();
+  });
+
+  it('add prints only the new id; list --json prints the rules; remove deletes one', async () => {
+    const a = await w.exec(['periods', 'add', '--module', '3', '--source', '1', '--target', '12']);
+    expect(a.code, a.stderr).to.equal(0);
+    expect(a.stdout).to.match(/^\d+\n$/);
+    const b = await w.exec(['periods', 'add', '--module', '3', '--source', '3', '--target', '0', '--itemtype', 'soft', '--pricelist', '42']);
+    expect(b.code, b.stderr).to.equal(0);
+    const list = await w.exec(['periods', 'list', '--module', '3', '--json']);
+    expect(JSON.parse(list.stdout)).to.deep.equal([
+      { id: Number(a.stdout), source: 1, target: 12, itemtype: null, pricelist: null },
+      { id: Number(b.stdout), source: 3, target: 0, itemtype: 'soft', pricelist: 42 },
+    ]);
+    expect(JSON.parse((await w.exec(['periods', 'list', '--module', '4', '--json'])).stdout)).to.deep.equal([]);
+    const table = await w.exec(['periods', 'list', '--module', '3']);
+    expect(table.stdout).to.match(/1 mo\s+12 mo\s+all tariffs/).and.to.match(/3 mo\s+lifetime\s+soft tariff 42/);
+    expect((await w.exec(['periods', 'remove', '--module', '3', '--id', a.stdout.trim()])).code).to.equal(0);
+    expect(JSON.parse((await w.exec(['periods', 'list', '--module', '3', '--json'])).stdout)).to.have.length(1);
+  });
+
+  it('refuses a source that is not a period code and a target that is not a license period', async () => {
+    for (const [source, target] of [['5', '12'], ['abc', '1'], ['1', '3'], ['1', '-100']]) {
+      const r = await w.exec(['periods', 'add', '--module', '5', '--source', source!, '--target', target!]);
+      expect(r.code, `${source} -> ${target}`).to.equal(1);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr).to.match(/period/);
+    }
+    expect(JSON.parse((await w.exec(['periods', 'list', '--module', '5', '--json'])).stdout)).to.deep.equal([]);
+  });
+
+  it('refuses a half tariff limit, a duplicate rule, and removing a rule that does not exist', async () => {
+    expect((await w.exec(['periods', 'add', '--module', '6', '--source', '1', '--target', '12', '--itemtype', 'soft'])).code).to.equal(1);
+    expect((await w.exec(['periods', 'add', '--module', '6', '--source', '1', '--target', '12'])).code).to.equal(0);
+    const dup = await w.exec(['periods', 'add', '--module', '6', '--source', '1', '--target', '0']);
+    expect(dup.code).to.equal(1);
+    expect(dup.stderr).to.match(/already exists/);
+    expect((await w.exec(['periods', 'remove', '--module', '6', '--id', '9999'])).code).to.equal(1);
+  });
+
+  it('--help describes the admin commands', async () => {
+    const r = await w.exec(['--help']);
+    expect(r.code).to.equal(0);
+    for (const c of ['periods', 'pool', 'maintain', 'sandbox', 'demo']) expect(r.stdout).to.include(c);
+  });
+});

@@ -1,0 +1,256 @@
+import { expect } from 'chai';
+import { LicensingClient } from '../../src/upstream/client.js';
+import {
+  BadInputError,
+  CredentialsError,
+  LicenseMissingError,
+  ModuleError,
+  TransportError,
+  UpstreamRefusalError,
+} from '../../src/errors.js';
+import { byFunc, startCanned, fixture, type CannedServer, type Handler } from './canned.js';
+
+const USER = 'reseller@example.com';
+const PASS = 'Fixture-Pa55word!';
+
+async function rejects<T extends Error>(p: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e, String(e)).to.be.instanceOf(cls);
+    return e as T;
+  }
+  throw new Error(`expected ${cls.name}, got success`);
+}
+
+describe('upstream/client: LicensingClient against recorded replies', () => {
+  let srv: CannedServer;
+  let handler: Handler = byFunc({});
+  const client = () => new LicensingClient({ url: srv.url, username: USER, password: PASS }, { timeoutMs: 2000 });
+
+  before(async () => {
+    srv = await startCanned((func, form) => handler(func, form));
+  });
+  after(() => srv.close());
+  beforeEach(() => {
+    srv.requests.length = 0;
+  });
+
+  describe('requests', () => {
+    it('POSTs a form with authinfo, out, lang, func, then the params; nothing in the URL', async () => {
+      handler = byFunc({ 'soft.edit': 'soft.edit.xml' });
+      await client().get(1048576);
+      const r = srv.requests[0]!;
+      expect(r.method).to.equal('POST');
+      expect(r.url).to.equal('/billmgr');
+      expect(r.headers['content-type']).to.match(/^application\/x-www-form-urlencoded/);
+      expect([...r.form.keys()]).to.deep.equal(['authinfo', 'out', 'lang', 'func', 'elid']);
+      expect(r.form.get('authinfo')).to.equal(`${USER}:${PASS}`);
+      expect(r.form.get('out')).to.equal('xml');
+      expect(r.form.get('lang')).to.equal('en');
+      expect(r.form.get('func')).to.equal('soft.edit');
+      expect(r.form.get('elid')).to.equal('1048576');
+      expect(r.url).not.to.include(PASS);
+    });
+
+    it('auth sends username and password instead of authinfo and needs <auth>', async () => {
+      handler = byFunc({ auth: 'auth.xml' });
+      await client().auth();
+      const f = srv.requests[0]!.form;
+      expect(f.get('func')).to.equal('auth');
+      expect(f.get('username')).to.equal(USER);
+      expect(f.get('password')).to.equal(PASS);
+      expect(f.has('authinfo')).to.equal(false);
+      handler = byFunc({ auth: 'ok.xml' });
+      expect((await rejects(client().auth(), TransportError)).message).to.match(/broken reply to auth/);
+    });
+
+    it('order sends the fixed order fields, autoprolong=null, remoteid and addons', async () => {
+      handler = byFunc({ 'soft.order.param': 'order.xml' });
+      const id = await client().order({ pricelist: '4601', period: 12, ip: '203.0.113.10', licname: 'Item #5', remoteid: '5', addons: { addon_4602: '3' } });
+      expect(id).to.equal(1048580);
+      const f = srv.requests[0]!.form;
+      expect(Object.fromEntries([...f].filter(([k]) => k !== 'authinfo'))).to.deep.equal({
+        out: 'xml', lang: 'en', func: 'soft.order.param', clicked_button: 'finish', sok: 'ok', skipbasket: 'on',
+        pricelist: '4601', period: '12', ip: '203.0.113.10', licname: 'Item #5', autoprolong: 'null', remoteid: '5', addon_4602: '3',
+      });
+    });
+
+    it('order takes the id from <item.id> when <id> is absent; no id at all is a broken reply', async () => {
+      handler = byFunc({ 'soft.order.param': 'order.itemid.xml' });
+      const req = { pricelist: '3541', period: 1, ip: '203.0.113.10', licname: 'Item #5', remoteid: '5', addons: {} };
+      expect(await client().order(req)).to.equal(1048581);
+      handler = byFunc({ 'soft.order.param': 'ok.xml' });
+      expect((await rejects(client().order(req), TransportError)).message).to.match(/broken reply.*may have been placed/);
+    });
+
+    it('refuses bad order input before calling the server', async () => {
+      handler = byFunc({ 'soft.order.param': 'order.xml' });
+      const base = { pricelist: '3541', period: 1, ip: '203.0.113.10', licname: 'Item #5', remoteid: '5', addons: {} };
+      await rejects(client().order({ ...base, period: 3 }), BadInputError);
+      await rejects(client().order({ ...base, addons: { authinfo: 'x' } }), BadInputError);
+      await rejects(client().prolong(1, 0), BadInputError);
+      await rejects(client().get(0), BadInputError);
+      expect(srv.requests).to.have.length(0);
+    });
+
+    it('edit(autoprolong:false) sends autoprolong=null with sok=ok and reads a nested reply', async () => {
+      handler = byFunc({ 'soft.edit': 'soft.edit.nested.xml' });
+      const lic = await client().edit(1048576, { licname: 'free.lic', autoprolong: false });
+      const f = srv.requests[0]!.form;
+      expect(f.get('sok')).to.equal('ok');
+      expect(f.get('licname')).to.equal('free.lic');
+      expect(f.get('autoprolong')).to.equal('null');
+      expect(f.has('ip')).to.equal(false);
+      expect(lic).to.deep.include({ id: 1048576, licname: 'free.lic', pricelist: '3541', period: 12, status: 3, autoprolong: false, lickey: 'FIXTUREKEY-nested-0c1d2e3f' });
+    });
+
+    it('edit(autoprolong:true) sends the license period', async () => {
+      handler = byFunc({ 'soft.edit': 'soft.edit.xml' });
+      await client().edit(1048576, { autoprolong: true });
+      expect(srv.requests.map((r) => r.form.get('autoprolong'))).to.deep.equal([null, '1']);
+    });
+
+    it('edit reads the license back when the reply only acknowledges', async () => {
+      handler = (func, form) => ({ body: fixture(form.get('sok') ? 'ok.xml' : 'soft.edit.xml') });
+      const lic = await client().edit(1048576, { ip: '203.0.113.10' });
+      expect(lic.id).to.equal(1048576);
+      expect(srv.requests).to.have.length(2);
+      expect(srv.requests[1]!.form.has('sok')).to.equal(false);
+    });
+
+    it('prolong sends elid, period, sok=ok and returns newexpiredate', async () => {
+      handler = byFunc({ 'service.prolong': 'prolong.xml' });
+      expect(await client().prolong(1048576, 1)).to.equal('2025-04-14');
+      const f = srv.requests[0]!.form;
+      expect([f.get('elid'), f.get('period'), f.get('sok')]).to.deep.equal(['1048576', '1', 'ok']);
+      handler = byFunc({ 'service.prolong': 'ok.xml' });
+      await rejects(client().prolong(1048576, 12), TransportError);
+    });
+
+    it('suspend, resume and delete send their funcs', async () => {
+      handler = byFunc({ 'soft.suspend': 'ok.xml', 'soft.resume': 'ok.xml', 'soft.delete': 'ok.xml' });
+      const c = client();
+      await c.suspend(7);
+      await c.resume(7);
+      await c.delete(7);
+      expect(srv.requests.map((r) => [r.form.get('func'), r.form.get('elid'), r.form.get('sok')])).to.deep.equal([
+        ['soft.suspend', '7', null],
+        ['soft.resume', '7', null],
+        ['soft.delete', '7', 'ok'],
+      ]);
+    });
+
+    it('newKey sends clicked_button=newkey and returns the flat /doc/lickey', async () => {
+      handler = byFunc({ 'soft.edit': 'soft.edit.newkey.xml' });
+      expect(await client().newKey(1048576)).to.equal('FIXTUREKEY-new-5a6b7c8d9e');
+      const f = srv.requests[0]!.form;
+      expect([f.get('sok'), f.get('clicked_button')]).to.deep.equal(['ok', 'newkey']);
+    });
+  });
+
+  describe('parsing', () => {
+    it('reads the list: pricelist_id preferred, status, dates, change dates, autoprolong', async () => {
+      handler = byFunc({ soft: 'soft.list.xml' });
+      const list = await client().list();
+      expect(list).to.have.length(3);
+      expect(list[0]).to.deep.equal({
+        id: 1048576, licname: 'Item #5', ip: '203.0.113.10', pricelist: '55227', period: 1, status: 2,
+        expiredate: '2025-03-14', createdate: '2025-01-15', lickey: '', ipChangeDate: '2025-01-15',
+        keyChangeDate: '2025-02-01', autoprolong: true, remoteid: '5',
+      });
+      expect(list[1]).to.deep.include({ pricelist: '3541', period: 12, status: 3, ipChangeDate: null, keyChangeDate: null, autoprolong: false, remoteid: '' });
+      expect(list[2]).to.deep.include({ ip: '2001:db8::9', pricelist: '55331', period: 0, status: 5, autoprolong: false });
+    });
+
+    it('reads soft.edit: elid, key, ip_change_date / lickey_change_date, autoprolong off', async () => {
+      handler = byFunc({ 'soft.edit': 'soft.edit.xml' });
+      expect(await client().get(1048576)).to.deep.equal({
+        id: 1048576, licname: 'Item #5', ip: '203.0.113.10', pricelist: '55227', period: 1, status: 2,
+        expiredate: '2025-03-14', createdate: '2025-01-15', lickey: 'FIXTUREKEY-7f3a9c2e41b8d605',
+        ipChangeDate: '2025-01-15', keyChangeDate: '2025-02-01', autoprolong: false, remoteid: '5',
+      });
+    });
+
+    it('a license whose key is not ready has lickey ""', async () => {
+      handler = byFunc({ 'soft.edit': 'soft.edit.nokey.xml' });
+      expect(await client().get(1048579)).to.deep.include({ status: 5, lickey: '', autoprolong: false, pricelist: '55228' });
+    });
+
+    it('soft.edit without elid/status, or for another license, is a broken reply', async () => {
+      handler = byFunc({ 'soft.edit': 'soft.edit.incomplete.xml' });
+      expect((await rejects(client().get(1048576), TransportError)).message).to.match(/broken reply to soft.edit: license without elid/);
+      handler = byFunc({ 'soft.edit': 'soft.edit.xml' });
+      expect((await rejects(client().get(42), TransportError)).message).to.match(/asked for license 42/);
+      handler = byFunc({ 'soft.edit': { body: '<doc><elid>5</elid><status>9</status><period>1</period></doc>' } });
+      expect((await rejects(client().get(5), TransportError)).message).to.match(/status "9"/);
+    });
+
+    it('unparseable, HTML and DOCTYPE replies are retryable broken replies', async () => {
+      for (const f of ['broken.xml', 'html.xml', 'doctype.xml']) {
+        handler = byFunc({ 'soft.edit': f });
+        const e = await rejects(client().get(1048576), TransportError);
+        expect(e.message, f).to.match(/broken reply to soft.edit/);
+        expect(e.retryable).to.equal(true);
+      }
+      handler = byFunc({ 'soft.edit': 'doctype.xml' });
+      expect((await rejects(client().get(1048576), TransportError)).message).to.match(/DOCTYPE/);
+      handler = byFunc({ 'soft.edit': { body: '' } });
+      await rejects(client().get(1048576), TransportError);
+    });
+  });
+
+  describe('error classification', () => {
+    it('type auth → CredentialsError', async () => {
+      handler = byFunc({ 'soft.edit': 'error.auth.xml' });
+      const e = await rejects(client().get(1), CredentialsError);
+      expect(e.message).to.include('Invalid username or password');
+      expect(e.retryable).to.equal(false);
+    });
+
+    it('type access → CredentialsError', async () => {
+      handler = byFunc({ 'soft.order.param': 'error.access.xml' });
+      const e = await rejects(client().order({ pricelist: '3541', period: 1, ip: '203.0.113.1', licname: 'Item #1', remoteid: '1', addons: {} }), CredentialsError);
+      expect(e.message).to.include("Access to the function 'soft.order.param' denied");
+    });
+
+    it('type missed with object elid → LicenseMissingError with the id', async () => {
+      handler = byFunc({ 'soft.edit': 'error.missed.elid.xml', 'soft.delete': 'error.missed.elid.xml' });
+      const e = await rejects(client().get(1048599), LicenseMissingError);
+      expect(e.value).to.equal('1048599');
+      expect(e.message).to.include("does not exist");
+      await rejects(client().delete(1048599), LicenseMissingError);
+    });
+
+    it('missed with another object, and unknown types → UpstreamRefusalError carrying msg', async () => {
+      const req = { pricelist: '99999', period: 1, ip: '203.0.113.1', licname: 'Item #1', remoteid: '1', addons: {} };
+      handler = byFunc({ 'soft.order.param': 'error.missed.pricelist.xml' });
+      let e = await rejects(client().order(req), UpstreamRefusalError);
+      expect([e.upstreamType, e.upstreamObject]).to.deep.equal(['missed', 'pricelist']);
+      expect(e.message).to.include("The tariff plan '99999' does not exist").and.include('soft.order.param');
+      handler = byFunc({ 'soft.order.param': 'error.unknown.xml' });
+      e = await rejects(client().order(req), UpstreamRefusalError);
+      expect([e.upstreamType, e.upstreamObject, e.retryable]).to.deep.equal(['balance', 'account', false]);
+      expect(e.message).to.include('Insufficient funds on the account: 120.00 RUB needed');
+    });
+
+    it('an <error> inside a nested <doc> is classified too', async () => {
+      handler = byFunc({ 'soft.edit': 'error.nested.xml' });
+      const e = await rejects(client().edit(1048576, { ip: '203.0.113.99' }), UpstreamRefusalError);
+      expect(e.message).to.include('can be changed once a month');
+    });
+
+    it('every failure is a ModuleError', async () => {
+      handler = byFunc({ 'soft.edit': { status: 500, body: fixture('soft.edit.xml') } });
+      expect(await client().get(1).catch((e: unknown) => e)).to.be.instanceOf(ModuleError);
+    });
+  });
+
+  describe('constructor', () => {
+    it('validates the URL and the credentials', () => {
+      expect(() => new LicensingClient({ url: 'http://api.ispsystem.com/billmgr', username: USER, password: PASS })).to.throw(BadInputError, /plain http/);
+      expect(() => new LicensingClient({ url: 'https://api.ispsystem.com/billmgr', username: '', password: PASS })).to.throw(BadInputError, /user name/);
+      expect(() => new LicensingClient({ url: 'https://api.ispsystem.com/billmgr', username: USER, password: '' })).to.throw(BadInputError, /password/);
+    });
+  });
+});
