@@ -28,8 +28,11 @@ export function mask(text: string): string {
     .replace(/<(password|lickey|authinfo)>[^<]*<\/\1>/gi, '<$1>***</$1>');
 }
 
+/** Sends the log to `file` from now on ('' = nowhere); a later call starts afresh. */
 export function openLog(file: string): void {
-  path = file;
+  closeLog();
+  path = file || null;
+  fellBack = false;
 }
 
 function stamp(d = new Date()): string {
@@ -69,4 +72,5 @@ export const log = {
 export function closeLog(): void {
   if (fd !== null) closeSync(fd);
   fd = null;
+  path = null;
 }
