@@ -19,7 +19,8 @@ export interface ItemContext {
   store: LicenseStore;
 }
 
-function isAlive(pid: number): boolean {
+/** A lock whose holder died (SIGKILL, a crash) is free. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@ import { asModuleError } from '../errors.js';
 import { Host, ServiceNotFoundError } from '../host/host.js';
 import { log } from '../log.js';
 import { Lifecycle } from '../pool/lifecycle.js';
+import { isAlive } from './item.js';
 import { openStore } from '../pool/store.js';
 import { LicensingClient } from '../upstream/client.js';
 import type { UpstreamLicense } from '../upstream/types.js';
@@ -38,7 +39,7 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
             await lifecycle.maintainFree(lic, upstreamList?.get(lic.upstreamId) ?? null);
           } else {
             const item = lic.item!;
-            if (store.tryLock(item, 'maintain', () => true) !== null) {
+            if (store.tryLock(item, 'maintain', isAlive) !== null) {
               log.warn(`maintain: service ${item} is being worked on by another process; left for tomorrow`);
               continue;
             }

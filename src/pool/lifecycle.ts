@@ -91,13 +91,13 @@ export class Lifecycle {
 
     if (lic && journal?.kind === 'reuse' && journal.upstreamId === lic.upstreamId) {
       lic = await this.completeReuse(service, need, lic, journal);
-    } else if (lic) {
-      lic = await this.reconcile(service, need, lic);
-    } else if (journal?.kind === 'order') {
+    } else if (!lic && journal?.kind === 'order') {
       lic = await this.adoptOrder(service, journal);
       if (lic) lic = await this.reconcile(service, need, lic);
-    } else if (journal) {
-      this.store.finishJournal(journal.id, 'abandoned: license no longer reserved');
+    } else {
+      // A journal entry that no longer describes anything in progress must not block new work.
+      if (journal) this.store.finishJournal(journal.id, 'superseded');
+      if (lic) lic = await this.reconcile(service, need, lic);
     }
     lic ??= await this.fromPool(service, need);
     lic ??= await this.orderNew(service, need);

@@ -4,7 +4,7 @@
 // service and a pooled one never does. Every statement uses bound parameters.
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
-import type { Day } from '../dates.js';
+import { now, type Day } from '../dates.js';
 import { StateError } from '../errors.js';
 
 /** bound: serves a service; suspended: serves a suspended service; free: in the pool; gone: left the pool. */
@@ -233,7 +233,8 @@ export class LicenseStore {
   }
 
   startJournal(e: Omit<JournalEntry, 'id' | 'startedAt'>): JournalEntry {
-    const startedAt = new Date().toISOString();
+    // The module's clock (PMISPLICENSE_NOW in tests and dry runs): it is compared with upstream dates.
+    const startedAt = now().toISOString();
     const info = this.db
       .prepare('INSERT INTO journal (module, item, kind, upstream_id, pricelist, ip, period, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(e.module, e.item, e.kind, e.upstreamId, e.pricelist, e.ip, e.period, startedAt);
@@ -245,7 +246,7 @@ export class LicenseStore {
   }
 
   finishJournal(id: number, outcome: string): void {
-    this.db.prepare('UPDATE journal SET finished_at = ?, outcome = ? WHERE id = ? AND finished_at IS NULL').run(new Date().toISOString(), outcome, id);
+    this.db.prepare('UPDATE journal SET finished_at = ?, outcome = ? WHERE id = ? AND finished_at IS NULL').run(now().toISOString(), outcome, id);
   }
 
   journal(item: number | null = null): Array<JournalEntry & { finishedAt: string | null; outcome: string | null }> {
