@@ -1,0 +1,58 @@
+// Turns the case records of one run of test/reliability (JSON lines written by
+// test/reliability/record.ts) into docs/RELIABILITY.md. Only counts and outcomes go in, never times,
+// so the document a fresh run writes is the same as the committed one unless behaviour changed.
+import { readFileSync } from 'node:fs';
+
+const SUITES = [
+  ['crash', 'Crash at every step', 'The module is killed (SIGKILL) at each licensing-server step of each command, before and after the upstream applied it, and during a SQLite write; then BILLmanager\'s retry runs the same command again.'],
+  ['concurrency', 'Concurrency at scale', 'Many module processes at once on one state file: opens, closes feeding the pool, repeated opens of one service.'],
+  ['faults', 'Upstream fault matrix', 'Every licensing-server function the module uses × HTTP 500, timeout, connection reset, broken XML, an auth error, an unknown error type.'],
+  ['badinput', 'Bad input', 'Malformed or hostile input from BILLmanager, the administrator or the environment: a clear error document and nothing changed.'],
+  ['security', 'Security', 'Secrets never leave the process except to the host through mgrctl\'s environment form; files are private; TLS cannot be turned off; SQL is parameterised.'],
+];
+const MONEY = ['doublePurchases', 'doubleBindings', 'lostRecords', 'inconsistencies'];
+const LABEL = { doublePurchases: 'double purchases', doubleBindings: 'double bindings', lostRecords: 'lost records', inconsistencies: 'inconsistent services' };
+
+export function readRecords(file) {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+const cell = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function render(records) {
+  const out = [];
+  out.push('# Reliability figures');
+  out.push('');
+  out.push('Generated from the results of `test/reliability/` by `scripts/reliability-render.mjs` (run by');
+  out.push('`npm test` and `npm run test:reliability`). Do not edit by hand: a fresh run writes the same file.');
+  out.push('');
+  const total = (key, rs = records) => rs.reduce((n, r) => n + (r[key] ?? 0), 0);
+  out.push('| suite | cases | all held | ' + MONEY.map((k) => LABEL[k]).join(' | ') + ' |');
+  out.push('|---|---|---|' + MONEY.map(() => '---').join('|') + '|');
+  for (const [id, title] of SUITES) {
+    const rs = records.filter((r) => r.suite === id);
+    out.push(`| ${title} | ${rs.length} | ${rs.every((r) => r.ok) ? 'yes' : 'NO'} | ${MONEY.map((k) => total(k, rs)).join(' | ')} |`);
+  }
+  out.push(`| **all** | **${records.length}** | **${records.every((r) => r.ok) ? 'yes' : 'NO'}** | ${MONEY.map((k) => `**${total(k)}**`).join(' | ')} |`);
+  for (const [id, title, what] of SUITES) {
+    const rs = records.filter((r) => r.suite === id);
+    out.push('');
+    out.push(`## ${title}`);
+    out.push('');
+    out.push(what);
+    out.push('');
+    if (rs.length === 0) {
+      out.push('No cases recorded.');
+      continue;
+    }
+    const countKeys = [...new Set(rs.flatMap((r) => Object.keys(r.counts ?? {})))];
+    const moneyKeys = MONEY.filter((k) => rs.some((r) => r[k] !== undefined));
+    out.push(`| case | held | ${moneyKeys.map((k) => LABEL[k]).join(' | ')}${moneyKeys.length ? ' | ' : ''}${countKeys.join(' | ')}${countKeys.length ? ' | ' : ''}outcome |`);
+    out.push(`|---|---|${moneyKeys.map(() => '---|').join('')}${countKeys.map(() => '---|').join('')}---|`);
+    for (const r of rs) {
+      out.push(`| ${cell(r.name)} | ${r.ok ? 'yes' : 'NO'} | ${moneyKeys.map((k) => `${r[k] ?? '–'} | `).join('')}${countKeys.map((k) => `${r.counts?.[k] ?? '–'} | `).join('')}${cell(r.outcome)} |`);
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,88 @@
+// The money invariants every reliability case ends by checking, on both sides: the licensing
+// server's account (the sandbox) and the module's state file and the host's service params.
+import type { World } from '../support/world.js';
+
+export interface Invariants {
+  /** Services that paid for more than one new license (orders named `Item #N` taken upstream). */
+  doublePurchases: number;
+  /** Licenses serving two services (locally, or in the host's license_id params). */
+  doubleBindings: number;
+  /** Paid licenses upstream that the module does not know: money nobody will ever use. */
+  lostRecords: number;
+  /** Bound services whose local license, upstream license and host params disagree. */
+  inconsistencies: number;
+  problems: string[];
+}
+
+export interface InvariantOptions {
+  /** Upstream licenses the test put there itself and the module is not meant to know. */
+  ignoreUpstream?: number[];
+}
+
+export function checkInvariants(w: World, o: InvariantOptions = {}): Invariants {
+  const problems: string[] = [];
+  const orders = w.sandbox.requests('soft.order.param').filter((r) => r.applied);
+  const perItem = new Map<string, number>();
+  for (const r of orders) perItem.set(r.params.licname ?? '', (perItem.get(r.params.licname ?? '') ?? 0) + 1);
+  let doublePurchases = 0;
+  for (const [licname, n] of perItem) {
+    if (n > 1) {
+      doublePurchases++;
+      problems.push(`${licname}: ${n} orders taken upstream`);
+    }
+  }
+
+  const local = w.store((s) => s.licenses());
+  const bound = local.filter((l) => l.item !== null);
+  let doubleBindings = 0;
+  const byLicense = new Map<number, number[]>();
+  for (const l of bound) byLicense.set(l.upstreamId, [...(byLicense.get(l.upstreamId) ?? []), l.item!]);
+  const services = w.host.sim;
+  const paramOwners = new Map<string, number[]>();
+  for (let id = 1; id < 100_000; id++) {
+    // Services are few and numbered by the tests; stop after a long run of gaps.
+    const s = services.service(id);
+    if (!s) {
+      if (id > 2000) break;
+      continue;
+    }
+    const lid = s.params.license_id;
+    if (lid) paramOwners.set(lid, [...(paramOwners.get(lid) ?? []), id]);
+  }
+  for (const [lid, items] of [...byLicense, ...[...paramOwners].map(([k, v]) => [Number(k), v] as const)]) {
+    if (new Set(items).size > 1) {
+      doubleBindings++;
+      problems.push(`license ${lid} bound to services ${items.join(', ')}`);
+    }
+  }
+
+  const known = new Set(local.filter((l) => l.state !== 'gone').map((l) => l.upstreamId));
+  const ignore = new Set(o.ignoreUpstream ?? []);
+  const today = w.sandbox.today();
+  let lostRecords = 0;
+  for (const u of w.sandbox.licenses()) {
+    if (u.deleted || ignore.has(u.id)) continue;
+    const paid = u.period === 0 || u.expiredate >= today;
+    if (paid && !known.has(u.id)) {
+      lostRecords++;
+      problems.push(`upstream license ${u.id} (${u.licname}) is paid but unknown to the module`);
+    }
+  }
+
+  let inconsistencies = 0;
+  for (const l of bound) {
+    const u = w.sandbox.license(l.upstreamId);
+    const s = services.service(l.item!);
+    if (!u || u.deleted) {
+      inconsistencies++;
+      problems.push(`service ${l.item}: bound license ${l.upstreamId} does not exist upstream`);
+    } else if (u.licname !== `Item #${l.item}`) {
+      inconsistencies++;
+      problems.push(`service ${l.item}: license ${l.upstreamId} is named "${u.licname}" upstream`);
+    } else if (s && s.params.license_id && s.params.license_id !== String(l.upstreamId)) {
+      inconsistencies++;
+      problems.push(`service ${l.item}: host says license ${s.params.license_id}, module says ${l.upstreamId}`);
+    }
+  }
+  return { doublePurchases, doubleBindings, lostRecords, inconsistencies, problems };
+}
