@@ -8,20 +8,12 @@ import {
   TransportError,
   UpstreamRefusalError,
 } from '../../src/errors.js';
+import { rejects } from '../support/rejects.js';
 import { byFunc, startCanned, fixture, type CannedServer, type Handler } from './canned.js';
 
 const USER = 'reseller@example.com';
 const PASS = 'Fixture-Pa55word!';
 
-async function rejects<T extends Error>(p: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(cls);
-    return e as T;
-  }
-  throw new Error(`expected ${cls.name}, got success`);
-}
 
 describe('upstream/client: LicensingClient against recorded replies', () => {
   let srv: CannedServer;

@@ -14,19 +14,11 @@ import {
   TransportError,
   UpstreamRefusalError,
 } from '../../src/errors.js';
+import { rejects } from '../support/rejects.js';
 
 const USER = 'sandbox-reseller';
 const PASS = 'Sandbox-Pa55word#2025';
 
-async function rejects<T extends ModuleError>(p: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(cls);
-    return e as T;
-  }
-  throw new Error(`expected ${cls.name}, got success`);
-}
 
 describe('upstream/client against the sandbox licensing server', () => {
   let sb: LicensingSandbox;
