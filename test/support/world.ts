@@ -103,7 +103,22 @@ export class World {
   }
 
   exec(args: string[], o: RunOptions = {}): Promise<RunResult> {
-    return runExe(args, { ...this.env, ...o.env }, o.stdin);
+    return runExe(args, { ...this.env, ...o.env }, o.stdin).then((r) => {
+      this.outputs.push(r.stdout, r.stderr);
+      return r;
+    });
+  }
+
+  /** Everything the module printed in this world, for the secrets check in close(). */
+  private readonly outputs: string[] = [];
+
+  /** No secret in any output or the log of any test that used a world (SPEC 6). */
+  assertNoSecretLeaked(): void {
+    const seen = [this.logText(), ...this.outputs].join('\n');
+    const secrets = [SANDBOX_PASSWORD, encodeURIComponent(SANDBOX_PASSWORD), ...this.sandbox.licenses().map((l) => l.lickey).filter((k) => k.length >= 8)];
+    for (const secret of secrets) {
+      if (seen.includes(secret)) throw new Error(`a secret (${secret === SANDBOX_PASSWORD ? 'the module password' : 'a license key'}) reached the module's output or log`);
+    }
   }
 
   /** A read-only look at the module's state file. */
@@ -130,9 +145,13 @@ export class World {
   }
 
   async close(): Promise<void> {
-    await this.sandbox.close();
-    this.host.cleanup();
-    rmSync(this.dir, { recursive: true, force: true });
+    try {
+      this.assertNoSecretLeaked();
+    } finally {
+      await this.sandbox.close();
+      this.host.cleanup();
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 }
 
