@@ -2,7 +2,7 @@
 // the one place where a failure becomes an error document, is recorded on the running operation,
 // and (when retrying will not cure it, or after the 5th retryable failure in a row) goes manual
 // with a task for the administrator (SPEC 4, 6).
-import { parseProtocolArgs, type ProtocolArgs } from './args.js';
+import { parseId, parseOptions, parseProtocolArgs, type ProtocolArgs } from './args.js';
 import { paths, type Paths } from './config.js';
 import { asModuleError, CommandError, errorDocument, type ModuleError } from './errors.js';
 import { log, openLog } from './log.js';
@@ -48,12 +48,29 @@ export async function runProtocol(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = asModuleError(e);
+    // A bad --item must not hide a good --runningoperation: the failure is still recorded there.
+    args ??= salvageArgs(argv);
     log.error(`command ${args?.command ?? '?'} failed: [${err.type}] ${err.message}`);
     if (e instanceof Error && e.stack && err.type === 'internal') log.error(e.stack);
     if (args) await reportFailure(args, p, err);
     process.stdout.write(`${errorDocument(err, args?.lang ?? 'en')}\n`);
     return 1;
   }
+}
+
+/** What can still be read of a command line that parseProtocolArgs refused; null without a usable --runningoperation. */
+function salvageArgs(argv: readonly string[]): ProtocolArgs | null {
+  const o = parseOptions(argv);
+  const id = (name: string): number | null => {
+    try {
+      return parseId(name, o.get(name));
+    } catch {
+      return null;
+    }
+  };
+  const runningOperation = id('runningoperation');
+  if (runningOperation === null) return null;
+  return { command: o.get('command') ?? '', item: id('item'), runningOperation, lang: o.get('lang') === 'ru' ? 'ru' : 'en', module: null };
 }
 
 const MANUAL_AFTER = 5;
@@ -72,7 +89,7 @@ async function reportFailure(args: ProtocolArgs, p: Paths, err: ModuleError): Pr
     }
     if (manual) {
       log.info(`running operation ${ro} goes to manual: ${err.retryable ? `${MANUAL_AFTER} failures in a row` : 'retrying will not cure it'}`);
-      await host.goManual(ro, args.item ?? 0, args.command);
+      await host.goManual(ro, args.item, args.command);
     } else {
       log.info(`running operation ${ro} left for BILLmanager's retry`);
     }

@@ -140,10 +140,15 @@ export class Host {
   /**
    * Stops BILLmanager's automatic retries and opens a task for the staff. Returns the task type,
    * or null when the host has no task type for the command (then no task is created, as in
-   * ISPsystem's own modules).
+   * ISPsystem's own modules). Without a service (a command line without a usable --item) there is
+   * nothing to attach a task to: the operation only goes manual.
    */
-  async goManual(runningOperation: number, item: number, command: string): Promise<number | null> {
+  async goManual(runningOperation: number, item: number | null, command: string): Promise<number | null> {
     await this.call('runningoperation.setmanual', { sok: 'ok', elid: runningOperation });
+    if (item === null) {
+      log.warn(`running operation ${runningOperation} is manual; no service id on the command line, so no task created`);
+      return null;
+    }
     const reply = await this.call('task.gettype', { operation: command });
     const type = intOrNull(childText(reply, 'task_type'));
     if (type === null) {
