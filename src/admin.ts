@@ -3,7 +3,7 @@
 import yargs from 'yargs';
 import { paths } from './config.js';
 import { asModuleError } from './errors.js';
-import { log, openLog } from './log.js';
+import { log, mask, openLog } from './log.js';
 
 /** Returns the exit code, or null for a command that keeps running (the sandbox). */
 export async function runAdmin(argv: readonly string[]): Promise<number | null> {
@@ -13,7 +13,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
     const err = asModuleError(e);
     log.error(`${argv.slice(0, 2).join(' ')} failed: ${err.message}`);
     if (err.type === 'internal' && e instanceof Error && e.stack) log.error(e.stack);
-    process.stderr.write(`pmisplicense: ${err.message}\n`);
+    process.stderr.write(`pmisplicense: ${mask(err.message)}\n`);
     code = 1;
   };
   const guard = (fn: () => Promise<number | null>) => async () => {

@@ -5,7 +5,7 @@
 import { parseId, parseOptions, parseProtocolArgs, type ProtocolArgs } from './args.js';
 import { paths, type Paths } from './config.js';
 import { asModuleError, CommandError, errorDocument, type ModuleError } from './errors.js';
-import { log, openLog } from './log.js';
+import { log, mask, openLog } from './log.js';
 
 export interface ProtocolContext {
   args: ProtocolArgs;
@@ -53,7 +53,8 @@ export async function runProtocol(argv: readonly string[]): Promise<number> {
     log.error(`command ${args?.command ?? '?'} failed: [${err.type}] ${err.message}`);
     if (e instanceof Error && e.stack && err.type === 'internal') log.error(e.stack);
     if (args) await reportFailure(args, p, err);
-    process.stdout.write(`${errorDocument(err, args?.lang ?? 'en')}\n`);
+    // Masked like the log and the errorxml: a message may quote input that carries a secret.
+    process.stdout.write(`${mask(errorDocument(err, args?.lang ?? 'en'))}\n`);
     return 1;
   }
 }

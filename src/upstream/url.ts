@@ -4,9 +4,9 @@
 import { isIPv4 } from 'node:net';
 import { BadInputError } from '../errors.js';
 
-/** The URL as safe to show: credentials (refused anyway) are never echoed back. */
+/** The URL as safe to show: credentials (refused anyway) and the query (it may carry them) are never echoed back. */
 function shown(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@').replace(/[?#][\s\S]*$/, '?…');
 }
 
 function isLoopback(hostname: string): boolean {
@@ -47,5 +47,5 @@ export function checkUpstreamUrl(url: string): URL {
   }
   if (u.protocol === 'https:') return u;
   if (isLoopback(u.hostname)) return u;
-  throw new BadInputError('url', u.href, `The licensing server URL "${u.href}" uses plain http to a host that is not this machine; the password would cross the network unencrypted. Use https:// (http:// is allowed only to 127.0.0.1, ::1 or localhost).`);
+  throw new BadInputError('url', shown(u.href), `The licensing server URL "${shown(u.href)}" uses plain http to a host that is not this machine; the password would cross the network unencrypted. Use https:// (http:// is allowed only to 127.0.0.1, ::1 or localhost).`);
 }
