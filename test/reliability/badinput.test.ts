@@ -142,6 +142,7 @@ describe('reliability: bad input', function () {
     const t0 = Date.now();
     const r = await run();
     const ms = Date.now() - t0;
+    expect(ms, 'answered, not hung').to.be.below(30_000);
     expect(r.stdout, 'no stack trace on stdout').to.not.match(STACK);
     expect(r.stderr, 'no stack trace on stderr').to.not.match(STACK);
     expect(r.code, r.stdout + r.stderr).to.equal(e.code);
