@@ -3,7 +3,7 @@
 // one row per upstream license, one license per service, a bound license always names its
 // service and a pooled one never does. Every statement uses bound parameters.
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { now, type Day } from '../dates.js';
 import { StateError } from '../errors.js';
 
@@ -150,9 +150,9 @@ export class LicenseStore {
   static open(file: string): LicenseStore {
     let db: Database.Database;
     try {
-      const fresh = !existsSync(file);
+      // Created private (0600) before SQLite opens it: never readable by others, not even for a moment.
+      if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
       db = new Database(file, { timeout: 30_000 });
-      if (fresh) chmodSync(file, 0o600);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
