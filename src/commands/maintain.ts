@@ -23,20 +23,32 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
     for (const module of modules) {
       const mine = licenses.filter((l) => l.module === module);
       let lifecycle: Lifecycle;
-      let upstreamList: Map<number, UpstreamLicense> | null = null;
+      let upstream: LicensingClient;
       try {
-        const upstream = new LicensingClient(await host.readModule(module));
+        upstream = new LicensingClient(await host.readModule(module));
         lifecycle = new Lifecycle({ store, upstream, host, module, today: today(), keyWaitMs: keyWaitSeconds() * 1000 });
-        if (mine.some((l) => l.state === 'free')) upstreamList = new Map((await upstream.list()).map((u) => [u.id, u]));
       } catch (e) {
         failed += mine.length;
         log.error(`maintain: module ${module} unusable, ${mine.length} license(s) not handled: ${asModuleError(e).message}`);
         continue;
       }
+      // The list serves only the pooled licenses: if it cannot be read, they fail and the bound
+      // ones are still renewed (each license on its own, SPEC 5.7).
+      let upstreamList: Map<number, UpstreamLicense> | null = null;
+      const free = mine.filter((l) => l.state === 'free');
+      if (free.length > 0) {
+        try {
+          upstreamList = new Map((await upstream.list()).map((u) => [u.id, u]));
+        } catch (e) {
+          failed += free.length;
+          log.error(`maintain: the license list of module ${module} could not be read, ${free.length} pooled license(s) not handled: ${asModuleError(e).message}`);
+        }
+      }
       for (const lic of mine) {
         try {
           if (lic.state === 'free') {
-            await lifecycle.maintainFree(lic, upstreamList?.get(lic.upstreamId) ?? null);
+            if (!upstreamList) continue;
+            await lifecycle.maintainFree(lic, upstreamList.get(lic.upstreamId) ?? null);
           } else {
             const item = lic.item!;
             if (store.tryLock(item, 'maintain', isAlive) !== null) {
