@@ -44,13 +44,25 @@ export function parseId(name: string, raw: string | undefined): number | null {
   return Number(s);
 }
 
-export function parseProtocolArgs(argv: readonly string[]): ProtocolArgs {
+/** Every field that can be read, and the first problem found. A bad --item must not hide a good
+ *  --runningoperation: the failure is still recorded there (protocol.ts). */
+export function parseProtocolArgs(argv: readonly string[]): { args: ProtocolArgs; problem: CommandError | null } {
   const o = parseOptions(argv);
-  return {
-    command: o.get('command') ?? '',
-    item: parseId('item', o.get('item')),
-    runningOperation: parseId('runningoperation', o.get('runningoperation')),
-    lang: o.get('lang') === 'ru' ? 'ru' : 'en',
-    module: parseId('module', o.get('module')),
+  let problem: CommandError | null = null;
+  const id = (name: string): number | null => {
+    try {
+      return parseId(name, o.get(name));
+    } catch (e) {
+      problem ??= e as CommandError;
+      return null;
+    }
   };
+  const args: ProtocolArgs = {
+    command: o.get('command') ?? '',
+    runningOperation: id('runningoperation'),
+    item: id('item'),
+    lang: o.get('lang') === 'ru' ? 'ru' : 'en',
+    module: id('module'),
+  };
+  return { args, problem };
 }

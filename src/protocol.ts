@@ -2,7 +2,7 @@
 // the one place where a failure becomes an error document, is recorded on the running operation,
 // and (when retrying will not cure it, or after the 5th retryable failure in a row) goes manual
 // with a task for the administrator (SPEC 4, 6).
-import { parseId, parseOptions, parseProtocolArgs, type ProtocolArgs } from './args.js';
+import { parseProtocolArgs, type ProtocolArgs } from './args.js';
 import { paths, type Paths } from './config.js';
 import { asModuleError, CommandError, errorDocument, type ModuleError } from './errors.js';
 import { log, mask, openLog } from './log.js';
@@ -38,7 +38,9 @@ export async function runProtocol(argv: readonly string[]): Promise<number> {
   if (process.env.PMISPLICENSE_NOW) log.warn(`PMISPLICENSE_NOW is set: "now" is ${process.env.PMISPLICENSE_NOW}`);
   let args: ProtocolArgs | null = null;
   try {
-    args = parseProtocolArgs(argv);
+    const parsed = parseProtocolArgs(argv);
+    args = parsed.args;
+    if (parsed.problem) throw parsed.problem;
     log.info(`command ${args.command}${args.item ? ` item=${args.item}` : ''}${args.runningOperation ? ` runningoperation=${args.runningOperation}` : ''}`);
     const load = Object.hasOwn(COMMANDS, args.command) ? COMMANDS[args.command] : undefined;
     if (!load) throw new CommandError(args.command, `Unknown command "${args.command}". Known commands: ${Object.keys(COMMANDS).join(', ')}.`);
@@ -48,8 +50,6 @@ export async function runProtocol(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = asModuleError(e);
-    // A bad --item must not hide a good --runningoperation: the failure is still recorded there.
-    args ??= salvageArgs(argv);
     log.error(`command ${args?.command ?? '?'} failed: [${err.type}] ${err.message}`);
     if (e instanceof Error && e.stack && err.type === 'internal') log.error(e.stack);
     if (args) await reportFailure(args, p, err);
@@ -57,21 +57,6 @@ export async function runProtocol(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${mask(errorDocument(err, args?.lang ?? 'en'))}\n`);
     return 1;
   }
-}
-
-/** What can still be read of a command line that parseProtocolArgs refused; null without a usable --runningoperation. */
-function salvageArgs(argv: readonly string[]): ProtocolArgs | null {
-  const o = parseOptions(argv);
-  const id = (name: string): number | null => {
-    try {
-      return parseId(name, o.get(name));
-    } catch {
-      return null;
-    }
-  };
-  const runningOperation = id('runningoperation');
-  if (runningOperation === null) return null;
-  return { command: o.get('command') ?? '', item: id('item'), runningOperation, lang: o.get('lang') === 'ru' ? 'ru' : 'en', module: null };
 }
 
 const MANUAL_AFTER = 5;
