@@ -69,6 +69,8 @@ export class Lifecycle {
   private readonly upstream: LicensingApi;
   private readonly module: number;
   private readonly today: Day;
+  /** The upstream view a pool re-use ended with (key included), so binding does not read it again. */
+  private readonly reusedView = new Map<number, UpstreamLicense>();
 
   constructor(private readonly deps: LifecycleDeps) {
     this.store = deps.store;
@@ -120,11 +122,10 @@ export class Lifecycle {
     const journal = this.store.openJournal(service.id);
     if (!lic && journal?.kind === 'order') lic = await this.adoptOrder(service, journal);
     if (journal && this.store.openJournal(service.id)) this.store.finishJournal(journal.id, 'service closed');
-    if (!lic) {
-      log.info(`service ${service.id}: no license bound, nothing to release`);
-      return;
-    }
-    await this.release(lic);
+    if (!lic) log.info(`service ${service.id}: no license bound, nothing to release`);
+    else await this.release(lic);
+    // The closed service must not go on naming a license that the pool may give to another service.
+    await this.clearServiceParams(service);
   }
 
   /** SPEC 5.6. */
@@ -296,6 +297,7 @@ export class Lifecycle {
       const after = await this.upstream.get(id);
       if (after.status === STATUS.suspended) await this.upstream.resume(id);
       const fresh = { ...after, status: STATUS.active } as UpstreamLicense;
+      this.reusedView.set(id, fresh);
       const bound = this.store.exclusive(() => {
         const l = this.record(lic, fresh, { state: 'bound', item: service.id, ip: need.ip });
         this.store.finishJournal(journal.id, 'reused');
@@ -423,7 +425,7 @@ export class Lifecycle {
 
   /** SPEC 5.2 step 6: key, renewal, and the service's params. */
   private async afterBinding(service: Service, lic: ManagedLicense, need: Need, active: boolean): Promise<void> {
-    let u = await this.upstream.get(lic.upstreamId);
+    let u = this.reusedView.get(lic.upstreamId) ?? (await this.upstream.get(lic.upstreamId));
     if (!u.lickey) u = await this.waitForKey(lic.upstreamId, u);
     u = await this.renew(service, u, active, need.period);
     this.record(this.store.license(this.module, lic.upstreamId) ?? lic, u, {});
@@ -519,6 +521,13 @@ export class Lifecycle {
     };
     this.store.saveLicense(next);
     return next;
+  }
+
+  private async clearServiceParams(service: Service): Promise<void> {
+    const h = this.deps.host;
+    if (service.licenseId !== null) await h.saveParam(service.id, 'license_id', '');
+    if (service.lickey) await h.saveParam(service.id, 'lickey', '');
+    if (service.licenseExpiredate) await h.saveParam(service.id, 'license_expiredate', '');
   }
 
   private async saveServiceParams(service: Service, u: UpstreamLicense): Promise<void> {
