@@ -23,6 +23,10 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
       report(e);
     }
   };
+  const startLog = () => {
+    openLog(p.log);
+    if (process.env.PMISPLICENSE_NOW) log.warn(`PMISPLICENSE_NOW is set: "now" is ${process.env.PMISPLICENSE_NOW}`);
+  };
   const moduleOpt = { type: 'number', describe: 'processing module id in BILLmanager' } as const;
 
   await yargs([...argv])
@@ -42,7 +46,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
           .option('id', { type: 'number', describe: 'rule id (remove)' })
           .option('json', { type: 'boolean', default: false }),
       (a) => guard(async () => {
-        openLog(p.log);
+        startLog();
         const { periodsCommand } = await import('./commands/periods.js');
         return periodsCommand(p.db, a);
       })(),
@@ -57,7 +61,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
           .option('license', { type: 'number', describe: 'upstream license id (adopt)' })
           .option('json', { type: 'boolean', default: false }),
       (a) => guard(async () => {
-        openLog(p.log);
+        startLog();
         const { poolCommand } = await import('./commands/pool.js');
         return poolCommand(p, a);
       })(),
@@ -67,7 +71,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
       'Daily upkeep (cron): renew bound licenses by the 5-day rule, fill in missing keys, drop expired pooled licenses',
       (y) => y.option('module', moduleOpt),
       (a) => guard(async () => {
-        openLog(p.log);
+        startLog();
         const { maintain } = await import('./commands/maintain.js');
         return maintain(p, a.module ?? null);
       })(),
