@@ -112,6 +112,12 @@ const localOf = (w: World, id: number) => w.store((s) => s.license(MODULE, id))!
 const boundTo = (w: World, item: number) => w.store((s) => s.licenseOfService(item));
 const posts = (w: World, op: string) => w.host.sim.calls(`service.post${op}`).length;
 
+/** A closed service no longer names a license (SPEC 5.4; the pool may give it to another service). */
+function expectParamsCleared(w: World, item: number): void {
+  const params = w.host.sim.service(item)!.params;
+  for (const p of ['license_id', 'lickey', 'license_expiredate']) expect(params[p] ?? '', `service ${item} ${p}`).to.equal('');
+}
+
 const form = (url: string) => `<doc><processingmodule><url>${url}</url><username>${SANDBOX_USER}</username><password>${SANDBOX_PASSWORD}</password></processingmodule></doc>`;
 
 // ---- the matrix ----------------------------------------------------------------------------------
@@ -201,6 +207,7 @@ const MATRIX: Row[] = [
     afterRerun(w, c) {
       expect(localOf(w, c.lic!)).to.include({ state: 'free', item: null });
       expect(w.sandbox.license(c.lic!)).to.include({ licname: 'free.lic', status: 3, autoprolongOn: false, deleted: false });
+      expectParamsCleared(w, c.item);
       expect(posts(w, 'close')).to.equal(1);
     },
     purchases: 1,
@@ -365,12 +372,14 @@ const MATRIX: Row[] = [
     lag: (f) => (f === 'timeout' ? { inconsistencies: 1 } : {}),
     afterFailure(w, c, landed) {
       expect(localOf(w, c.lic!)).to.include({ state: 'bound', item: c.item });
+      expect(w.host.sim.service(c.item)!.params.license_id).to.equal(String(c.lic));
       expect(w.sandbox.license(c.lic!)!.deleted).to.equal(landed);
       expect(posts(w, 'close')).to.equal(0);
     },
     afterRerun(w, c) {
       expect(localOf(w, c.lic!)).to.include({ state: 'gone', item: null });
       expect(w.sandbox.license(c.lic!)!.deleted).to.equal(true);
+      expectParamsCleared(w, c.item);
       expect(posts(w, 'close')).to.equal(1);
     },
     purchases: 1,
