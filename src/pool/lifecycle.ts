@@ -71,6 +71,9 @@ export class Lifecycle {
   private readonly today: Day;
   /** The upstream view a pool re-use ended with (key included), so binding does not read it again. */
   private readonly reusedView = new Map<number, UpstreamLicense>();
+  /** A re-use failed in this run: SPEC 5.2 step 4 carries on with a new order, not with the pool
+   *  again (an outage would otherwise spend every pooled license's key change, or retry one 10 times). */
+  private reuseFailed = false;
 
   constructor(private readonly deps: LifecycleDeps) {
     this.store = deps.store;
@@ -247,7 +250,7 @@ export class Lifecycle {
 
   /** SPEC 5.5: reserve the eligible free license that expires first, atomically, then re-use it. */
   private async fromPool(service: Service, need: Need): Promise<ManagedLicense | null> {
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt = 0; attempt < 10 && !this.reuseFailed; attempt++) {
       const reserved = this.store.exclusive(() => {
         const cand = this.store.poolCandidates(this.module, need.pricelist).find((l) => eligibleFromPool(l, this.today));
         if (!cand) return null;
@@ -314,6 +317,7 @@ export class Lifecycle {
         return null;
       }
       log.warn(`re-use of pooled license ${id} for service ${service.id} failed (${(e as Error).message}); putting it back into the pool`);
+      this.reuseFailed = true;
       await this.putBack(lic, journal, u);
       return null;
     }

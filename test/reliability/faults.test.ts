@@ -64,6 +64,8 @@ interface Row {
   target: (p: Record<string, string>) => boolean;
   /** The command and path that reach the func. */
   via: string;
+  /** Short name of the path in case names (default: `via` up to its first parenthesis). */
+  tag?: string;
   expect: Partial<Record<FaultName, Outcome>>;
   /** The running operation, manual and task: false for commands without an item (check_connection). */
   task?: boolean;
@@ -119,6 +121,52 @@ function expectParamsCleared(w: World, item: number): void {
 }
 
 const form = (url: string) => `<doc><processingmodule><url>${url}</url><username>${SANDBOX_USER}</username><password>${SANDBOX_PASSWORD}</password></processingmodule></doc>`;
+
+/**
+ * SPEC 5.2 step 4 for one step of a pool re-use: whatever the fault, the license goes back into the
+ * pool (free.lic, auto-renewal off, suspended, free locally) and the module carries on with ONE new
+ * order: exit 0, nothing recorded, one purchase; the pool is not tried again in that run.
+ */
+function poolReuse(func: string, nth: number, target: Row['target'], steps: string): Row {
+  const sandboxFunc = func.startsWith('soft.edit') ? 'soft.edit' : func;
+  return {
+    func,
+    sandboxFunc,
+    nth,
+    target,
+    via: `open (pool re-use: ${steps})`,
+    tag: 'open pool re-use',
+    expect: ALL_FALLBACK,
+    async setup(w) {
+      const pooledId = await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: '2026-06-01', ip: '198.51.100.7' });
+      w.addService({ id: 105, ip: '203.0.113.105', expiredate: '2026-02-10' });
+      return ctx(w, 105, { pooledId });
+    },
+    run: (w, c, env) => w.command('open', { item: c.item, ro: c.ro, env }),
+    afterFailure(w, c, landed) {
+      // The re-use failed, the license went back, and a new one was bought for the service.
+      const lic = boundTo(w, c.item)!;
+      expect(lic.upstreamId).to.not.equal(c.pooledId);
+      expect(w.sandbox.license(lic.upstreamId)).to.include({ licname: 'Item #105', ip: '203.0.113.105' });
+      expect(localOf(w, c.pooledId!)).to.include({ state: 'free', item: null });
+      // Suspended again by the put-back; a resume that lands after it (timeout) leaves it active:
+      // the module had given up on it and cannot know.
+      expect(w.sandbox.license(c.pooledId!)).to.include({ licname: 'free.lic', status: func === 'soft.resume' && landed ? 2 : 3, autoprolongOn: false, deleted: false });
+      const reuses = w.store((s) => s.journal(c.item)).filter((j) => j.kind === 'reuse');
+      expect(reuses.map((j) => [j.upstreamId, j.outcome]), 'one re-use attempt, then a new order').to.deep.equal([[c.pooledId, 'put back into the pool']]);
+      expect(w.host.sim.service(c.item)!.params.license_id).to.equal(String(lic.upstreamId));
+      expect(posts(w, 'open')).to.equal(1);
+      c.lic = lic.upstreamId;
+    },
+    afterRerun(w, c) {
+      expect(boundTo(w, c.item)!.upstreamId).to.equal(c.lic);
+      expect(localOf(w, c.pooledId!)).to.include({ state: 'free', item: null });
+      expect(posts(w, 'open')).to.equal(2);
+    },
+    purchases: 1,
+    prolongs: 0,
+  };
+}
 
 // ---- the matrix ----------------------------------------------------------------------------------
 
@@ -241,39 +289,9 @@ const MATRIX: Row[] = [
     purchases: 1,
     prolongs: 0,
   },
-  {
-    func: 'soft.edit newkey',
-    sandboxFunc: 'soft.edit',
-    nth: 3, // read, change (licname, ip, remoteid), newkey
-    target: isNewKey,
-    via: 'open (pool re-use)',
-    expect: ALL_FALLBACK,
-    async setup(w) {
-      const pooledId = await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: '2026-06-01', ip: '198.51.100.7' });
-      w.addService({ id: 105, ip: '203.0.113.105', expiredate: '2026-02-10' });
-      return ctx(w, 105, { pooledId });
-    },
-    run: (w, c, env) => w.command('open', { item: c.item, ro: c.ro, env }),
-    afterFailure(w, c) {
-      // The re-use failed, the license went back, and a new one was bought for the service.
-      const lic = boundTo(w, c.item)!;
-      expect(lic.upstreamId).to.not.equal(c.pooledId);
-      expect(w.sandbox.license(lic.upstreamId)).to.include({ licname: 'Item #105', ip: '203.0.113.105' });
-      expect(localOf(w, c.pooledId!)).to.include({ state: 'free', item: null });
-      expect(w.sandbox.license(c.pooledId!)).to.include({ licname: 'free.lic', status: 3, autoprolongOn: false, deleted: false });
-      expect(w.store((s) => s.journal(c.item)).map((j) => [j.kind, j.outcome])).to.deep.include(['reuse', 'put back into the pool']);
-      expect(w.host.sim.service(c.item)!.params.license_id).to.equal(String(lic.upstreamId));
-      expect(posts(w, 'open')).to.equal(1);
-      c.lic = lic.upstreamId;
-    },
-    afterRerun(w, c) {
-      expect(boundTo(w, c.item)!.upstreamId).to.equal(c.lic);
-      expect(localOf(w, c.pooledId!)).to.include({ state: 'free', item: null });
-      expect(posts(w, 'open')).to.equal(2);
-    },
-    purchases: 1,
-    prolongs: 0,
-  },
+  poolReuse('soft.edit read', 1, isRead, 'the first read of the reserved license'),
+  poolReuse('soft.edit newkey', 3, isNewKey, 'read, change (licname, ip, remoteid), newkey'),
+  poolReuse('soft.resume', 1, any, 'after the new key'),
   {
     func: 'service.prolong',
     sandboxFunc: 'service.prolong',
@@ -523,7 +541,7 @@ describe('reliability: upstream fault matrix', function () {
 
   for (const row of MATRIX) {
     for (const [fault, outcome] of Object.entries(row.expect) as Array<[FaultName, Outcome]>) {
-      const name = `${row.func} [${row.via.replace(/ \(.*/, '')}] × ${fault}`;
+      const name = `${row.func} [${row.tag ?? row.via.replace(/ \(.*/, '')}] × ${fault}`;
       it(`${name} → ${outcome} (${row.via})`, async () => {
         const f = FAULTS[fault];
         const c = await row.setup(w);
@@ -609,4 +627,91 @@ describe('reliability: upstream fault matrix', function () {
       });
     }
   }
+});
+
+// SPEC 5.2 step 4 under an outage that lasts (every request of the func fails, not just one): one
+// re-use attempt, the license back into the pool, then a new order. Trying the pool again would
+// spend the monthly key change of every pooled license (or retry the same one up to 10 times, each
+// request waiting out its timeout) and buy anyway.
+describe('reliability: pool re-use under a lasting fault', function () {
+  this.timeout(600_000);
+  let w: World;
+  beforeEach(async () => {
+    w = await World.create({ day: D0 });
+  });
+  afterEach(async () => {
+    await w.close();
+  });
+
+  it('soft.resume [open pool re-use] × http500 on every request: one pooled license tried, the other untouched, one purchase', async () => {
+    const first = await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: '2026-06-01', ip: '198.51.100.7' });
+    const second = await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: '2026-07-01', ip: '198.51.100.8' });
+    w.addService({ id: 120, ip: '203.0.113.120', expiredate: '2026-02-10' });
+    w.sandbox.inject({ kind: 'http500', func: 'soft.resume', count: -1 });
+    const r = await w.command('open', { item: 120, ro: 120 });
+    await settled(w);
+    expect(r.code, r.stdout).to.equal(0);
+    expect(w.host.sim.runningOperation(120)?.errorxml ?? null).to.equal(null);
+    expect(w.requests('soft.edit').filter((q) => isNewKey(q.params)).map((q) => q.params.elid), 'keys changed').to.deep.equal([String(first)]);
+    expect(w.store((s) => s.journal(120)).filter((j) => j.kind === 'reuse').map((j) => j.upstreamId)).to.deep.equal([first]);
+    // The license that expires later was never touched: still re-usable today.
+    expect(localOf(w, second)).to.include({ state: 'free', ip: '198.51.100.8', ipChangeDate: '2025-06-01', keyChangeDate: '2025-06-01' });
+    expect(w.sandbox.license(second)).to.include({ licname: 'free.lic', ip: '198.51.100.8', keyChangeDate: '2025-06-01', status: 3 });
+    expect(w.purchases()).to.equal(1);
+    const bound = boundTo(w, 120)!;
+    expect([first, second]).to.not.include(bound.upstreamId);
+    const inv = checkInvariants(w);
+    expect(inv.problems).to.deep.equal([]);
+    recordCase({
+      suite: 'faults',
+      name: 'soft.resume [open pool re-use] × http500 (every request)',
+      ok: true,
+      doublePurchases: inv.doublePurchases,
+      doubleBindings: inv.doubleBindings,
+      lostRecords: inv.lostRecords,
+      inconsistencies: inv.inconsistencies,
+      counts: { purchases: 1, reuseAttempts: 1, pooledLicensesTouched: 1 },
+      outcome: 'exit 0; one re-use attempt, put back; the other pooled license untouched; one new order',
+    });
+  });
+
+  it('soft.edit [open pool re-use] × drop on every request: the reserved license is tried once, not ten times', async () => {
+    const id = await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: '2026-06-01', ip: '198.51.100.7' });
+    w.addService({ id: 121, ip: '203.0.113.121', expiredate: '2026-02-10' });
+    w.sandbox.inject({ kind: 'drop', func: 'soft.edit', count: -1 });
+    const before = w.requests('soft.edit').length;
+    const r = await w.command('open', { item: 121, ro: 121 });
+    await settled(w);
+    // The re-use read fails, the put-back's rename and read fail, the new order is taken, and the
+    // read of the new license fails: a retryable error with the purchase recorded.
+    expect(r.code, r.stdout).to.equal(1);
+    expect(r.stdout).to.match(/^<doc><error type="connection"/);
+    expect(w.host.sim.runningOperation(121)).to.include({ manual: false });
+    expect(w.store((s) => s.journal(121)).filter((j) => j.kind === 'reuse'), 're-use attempts').to.have.length(1);
+    expect(w.requests('soft.edit').length - before, 'soft.edit requests: re-use read, put-back rename + read, new license read').to.equal(4);
+    expect(w.requests('soft.suspend'), 'put-back suspends').to.have.length(1);
+    expect(w.purchases()).to.equal(1);
+    expect(localOf(w, id)).to.include({ state: 'free', item: null });
+    const mid = checkInvariants(w);
+    expect(mid.problems).to.deep.equal([]);
+
+    w.sandbox.clearFaults();
+    const again = await w.command('open', { item: 121, ro: 121 });
+    expect(again.code, again.stdout).to.equal(0);
+    expect(w.purchases()).to.equal(1);
+    expect(boundTo(w, 121)!.upstreamId).to.not.equal(id);
+    const end = checkInvariants(w);
+    expect(end.problems).to.deep.equal([]);
+    recordCase({
+      suite: 'faults',
+      name: 'soft.edit [open pool re-use] × drop (every request)',
+      ok: true,
+      doublePurchases: end.doublePurchases,
+      doubleBindings: end.doubleBindings,
+      lostRecords: end.lostRecords,
+      inconsistencies: end.inconsistencies,
+      counts: { purchases: 1, reuseAttempts: 1, softEditRequests: 4 },
+      outcome: 'exit 1, type=connection, retry (one re-use attempt, put back, new order recorded); rerun exit 0, 1 purchase',
+    });
+  });
 });
