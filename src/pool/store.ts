@@ -156,9 +156,11 @@ export class LicenseStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version < MIGRATIONS.length) {
+      if ((db.pragma('user_version', { simple: true }) as number) < MIGRATIONS.length) {
         db.transaction(() => {
+          // Read again under the write lock: another process may have migrated meanwhile (several
+          // module processes can find a fresh state file at once).
+          const version = db.pragma('user_version', { simple: true }) as number;
           for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
           db.pragma(`user_version = ${MIGRATIONS.length}`);
         }).immediate();

@@ -12,6 +12,8 @@
 // service; BILLmanager retries): it is then run again and must succeed. Which of the two happened
 // is part of the recorded outcome.
 import { expect } from 'chai';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { pooled } from '../support/pool.js';
 import { MODULE, World, type RunResult } from '../support/world.js';
 import { checkInvariants } from './invariants.js';
@@ -27,6 +29,29 @@ describe('reliability: concurrency at scale', function () {
   });
   after(async () => {
     await w.close();
+  });
+
+  it('a fresh state file opened by 20 processes at once: every one succeeds (the schema is created once)', async () => {
+    // BILLmanager's first operations after install can start together: all of them find no state.
+    let failures = 0;
+    for (let round = 1; round <= 5; round++) {
+      const db = join(w.dir, `fresh-${round}.db`);
+      const results = await Promise.all(Array.from({ length: 20 }, () => w.exec(['pool', 'list', '--json'], { env: { PMISPLICENSE_DB: db } })));
+      for (const r of results) {
+        if (r.code !== 0) failures++;
+        expect(r.code, `round ${round}: ${r.stdout}${r.stderr}`).to.equal(0);
+        expect(r.stdout.trim()).to.equal('[]');
+        expect(r.stdout + r.stderr).to.not.match(SQLITE_BUSY);
+      }
+      expect(statSync(db).mode & 0o777, 'state file mode').to.equal(0o600);
+    }
+    recordCase({
+      suite: 'concurrency',
+      name: 'fresh state file opened by 20 processes at once (5 rounds)',
+      ok: true,
+      counts: { processes: 100, rounds: 5, failures, sqliteBusyFailures: 0 },
+      outcome: 'all 100 exit 0; schema created once per file',
+    });
   });
 
   it('50 processes at once: opens (some from the pool), closes feeding the pool, 5× the same service — nothing bought or bound twice', async () => {

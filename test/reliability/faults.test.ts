@@ -323,6 +323,64 @@ const MATRIX: Row[] = [
     prolongs: 1,
   },
   {
+    func: 'service.prolong',
+    sandboxFunc: 'service.prolong',
+    nth: 1,
+    target: any,
+    via: 'resume (the license expired while the service was suspended: prolonged first)',
+    expect: STD,
+    async setup(w) {
+      const lic = await opened(w, 113, { expiredate: '2026-02-10' });
+      await ok(w.command('suspend', { item: 113, ro: 9600 }));
+      w.setDay('2026-02-15'); // the license expired on 2026-02-10
+      w.host.sim.updateService(113, { expiredate: '2026-03-15' }); // the customer paid
+      return ctx(w, 113, { lic });
+    },
+    run: (w, c, env) => w.command('resume', { item: c.item, ro: c.ro, env }),
+    afterFailure(w, c, landed) {
+      expect(w.sandbox.prolongs() - c.prolongsBefore).to.equal(landed ? 1 : 0);
+      expect(w.sandbox.license(c.lic!)).to.include({ expiredate: landed ? '2026-03-15' : '2026-02-10', status: 3 });
+      expect(w.requests('soft.resume'), 'not resumed before it is paid').to.have.length(0);
+      expect(localOf(w, c.lic!)).to.include({ state: 'suspended', item: c.item });
+      expect(posts(w, 'resume')).to.equal(0);
+    },
+    afterRerun(w, c) {
+      expect(w.sandbox.license(c.lic!)).to.include({ expiredate: '2026-03-15', status: 2, manualSuspended: false });
+      expect(localOf(w, c.lic!)).to.include({ state: 'bound', expiredate: '2026-03-15' });
+      expect(posts(w, 'resume')).to.equal(1);
+    },
+    purchases: 1,
+    prolongs: 1,
+  },
+  {
+    func: 'soft.suspend',
+    sandboxFunc: 'soft.suspend',
+    nth: 1,
+    target: any,
+    via: 'close (first step of the release into the pool)',
+    tag: 'close',
+    expect: STD,
+    async setup(w) {
+      const lic = await opened(w, 114, { expiredate: '2026-02-10' });
+      return ctx(w, 114, { lic });
+    },
+    run: (w, c, env) => w.command('close', { item: c.item, ro: c.ro, env }),
+    afterFailure(w, c, landed) {
+      expect(localOf(w, c.lic!)).to.include({ state: 'bound', item: c.item });
+      expect(w.host.sim.service(c.item)!.params.license_id).to.equal(String(c.lic));
+      expect(w.sandbox.license(c.lic!)).to.include({ licname: 'Item #114', manualSuspended: landed });
+      expect(posts(w, 'close')).to.equal(0);
+    },
+    afterRerun(w, c) {
+      expect(localOf(w, c.lic!)).to.include({ state: 'free', item: null });
+      expect(w.sandbox.license(c.lic!)).to.include({ licname: 'free.lic', status: 3, autoprolongOn: false, deleted: false });
+      expectParamsCleared(w, c.item);
+      expect(posts(w, 'close')).to.equal(1);
+    },
+    purchases: 1,
+    prolongs: 0,
+  },
+  {
     func: 'soft.suspend',
     sandboxFunc: 'soft.suspend',
     nth: 1,
