@@ -24,3 +24,11 @@ export function keyWaitSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const v = Number(env.PMISPLICENSE_KEY_WAIT);
   return Number.isFinite(v) && v >= 0 && v <= 60 ? v : 60;
 }
+
+/** Seconds an order whose reply was lost is given to show up at the licensing server before the
+ *  module may conclude it was not taken and order again (a slow upstream can carry out a request
+ *  after the module gave up waiting). PMISPLICENSE_ORDER_SETTLE, default 180. */
+export function orderSettleSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.PMISPLICENSE_ORDER_SETTLE);
+  return env.PMISPLICENSE_ORDER_SETTLE !== undefined && Number.isFinite(v) && v >= 0 ? v : 180;
+}

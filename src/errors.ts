@@ -77,6 +77,14 @@ export class TransportError extends ModuleError {
   }
 }
 
+/** An order was sent, its reply was lost, and it is not visible upstream yet: ordering again now
+ *  could pay twice, so the module waits (BILLmanager retries). */
+export class OrderInDoubtError extends ModuleError {
+  constructor(item: number, sentAt: string, waitSeconds: number) {
+    super('connection', `The license order for service ${item} sent at ${sentAt} got no reply and is not visible at the licensing server yet. To avoid paying twice the module does not order again until ${waitSeconds} s after it was sent; BILLmanager retries.`, true, 'order', String(item));
+  }
+}
+
 export class IpChangeTooSoonError extends ModuleError {
   constructor(licenseId: number, firstAllowed: string) {
     super('ipchange', `The IP address of license ${licenseId} was changed less than a month ago; the licensing server allows the next change on ${firstAllowed}.`, false, 'ip', firstAllowed);

@@ -2,7 +2,7 @@
 // sync_item): read the service and its module from the host, connect to the licensing server,
 // open the state, hold the service's lock, run the lifecycle step, report success to the host.
 // Failures propagate to protocol.ts, which owns the error path.
-import { keyWaitSeconds } from '../config.js';
+import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { today } from '../dates.js';
 import { BadInputError, BusyError, CommandError } from '../errors.js';
 import { Host } from '../host/host.js';
@@ -59,7 +59,7 @@ export function itemCommand(command: string, post: PostOperation | null, step: (
             throw new BadInputError('processingmodule', '', `Service ${item} has no processing module in BILLmanager; assign the pmisplicense module to its tariff.`);
           }
           const upstream = new LicensingClient(await host.readModule(service.processingmodule));
-          const lifecycle = new Lifecycle({ store, upstream, host, module: service.processingmodule, today: today(), keyWaitMs: keyWaitSeconds() * 1000 });
+          const lifecycle = new Lifecycle({ store, upstream, host, module: service.processingmodule, today: today(), keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
           await step({ service, lifecycle, store });
           if (post) await host.post(post, item);
           if (args.runningOperation !== null) store.resetFailures(item, command);

@@ -1,7 +1,7 @@
 // `maintain` (SPEC 5.7), run daily by cron: every license the module manages is handled on its
 // own; one failure is logged and does not stop the rest. Exit 1 when any failed.
 import type { Paths } from '../config.js';
-import { keyWaitSeconds } from '../config.js';
+import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { today } from '../dates.js';
 import { asModuleError } from '../errors.js';
 import { Host, ServiceNotFoundError } from '../host/host.js';
@@ -26,7 +26,7 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
       let upstream: LicensingClient;
       try {
         upstream = new LicensingClient(await host.readModule(module));
-        lifecycle = new Lifecycle({ store, upstream, host, module, today: today(), keyWaitMs: keyWaitSeconds() * 1000 });
+        lifecycle = new Lifecycle({ store, upstream, host, module, today: today(), keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
       } catch (e) {
         failed += mine.length;
         log.error(`maintain: module ${module} unusable, ${mine.length} license(s) not handled: ${asModuleError(e).message}`);

@@ -9,7 +9,7 @@
 // - nothing is bought ahead of need: renewal follows the 5-day lead rule (renewal.ts).
 // Upstream calls never happen inside a transaction; every step is safe to repeat.
 import { addMonths, dayOf, type Day } from '../dates.js';
-import { BadInputError, IpChangeTooSoonError, LicenseMissingError, ModuleError, NoIpYetError, TransportError } from '../errors.js';
+import { BadInputError, IpChangeTooSoonError, LicenseMissingError, ModuleError, NoIpYetError, OrderInDoubtError, TransportError } from '../errors.js';
 import type { Service } from '../host/types.js';
 import { isServerIp } from '../ip.js';
 import { log } from '../log.js';
@@ -35,6 +35,8 @@ export interface LifecycleDeps {
   today: Day;
   /** Total wait for a freshly ordered license's key (SPEC 5.2: at most 60 s). */
   keyWaitMs: number;
+  /** How long an order without a reply may still appear upstream (config.orderSettleSeconds). */
+  orderSettleMs: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -410,6 +412,11 @@ export class Lifecycle {
       found = candidates[0];
     }
     if (!found) {
+      const age = journal.startedWallMs === null ? Infinity : Date.now() - journal.startedWallMs;
+      if (age < this.deps.orderSettleMs) {
+        log.warn(`service ${service.id}: the interrupted order (sent ${Math.round(age / 1000)} s ago) is not visible upstream yet; not ordering again before ${Math.round(this.deps.orderSettleMs / 1000)} s have passed`);
+        throw new OrderInDoubtError(service.id, journal.startedAt, Math.round(this.deps.orderSettleMs / 1000));
+      }
       log.info(`service ${service.id}: the interrupted order was not taken upstream; ordering normally`);
       this.store.finishJournal(journal.id, 'not found upstream');
       return null;

@@ -45,6 +45,8 @@ export interface JournalEntry {
   ip: string;
   period: number;
   startedAt: string;
+  /** Real time of the start (ms); null for entries written before it was kept. */
+  startedWallMs: number | null;
 }
 
 const MIGRATIONS: string[] = [
@@ -92,6 +94,9 @@ const MIGRATIONS: string[] = [
    CREATE UNIQUE INDEX journal_one_open_per_service ON journal(item) WHERE finished_at IS NULL;
    CREATE TABLE service_lock (item INTEGER PRIMARY KEY, pid INTEGER NOT NULL, command TEXT NOT NULL, since TEXT NOT NULL);
    CREATE TABLE failure_count (item INTEGER NOT NULL, command TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (item, command));`,
+  // The real time an entry was started (ms since the epoch): how long an order without a reply has
+  // had to show up upstream is real time, whatever clock the rules run on.
+  `ALTER TABLE journal ADD COLUMN started_wall_ms INTEGER;`,
 ];
 
 interface LicenseRow {
@@ -136,10 +141,11 @@ interface JournalRow {
   ip: string;
   period: number;
   started_at: string;
+  started_wall_ms: number | null;
 }
 
 function toJournal(r: JournalRow): JournalEntry {
-  return { id: r.id, module: r.module, item: r.item, kind: r.kind, upstreamId: r.upstream_id, pricelist: r.pricelist, ip: r.ip, period: r.period, startedAt: r.started_at };
+  return { id: r.id, module: r.module, item: r.item, kind: r.kind, upstreamId: r.upstream_id, pricelist: r.pricelist, ip: r.ip, period: r.period, startedAt: r.started_at, startedWallMs: r.started_wall_ms };
 }
 
 export type LicenseFields = Omit<ManagedLicense, 'updatedAt'>;
@@ -234,13 +240,14 @@ export class LicenseStore {
     return r ? toJournal(r) : null;
   }
 
-  startJournal(e: Omit<JournalEntry, 'id' | 'startedAt'>): JournalEntry {
+  startJournal(e: Omit<JournalEntry, 'id' | 'startedAt' | 'startedWallMs'>): JournalEntry {
     // The module's clock (PMISPLICENSE_NOW in tests and dry runs): it is compared with upstream dates.
     const startedAt = now().toISOString();
+    const startedWallMs = Date.now();
     const info = this.db
-      .prepare('INSERT INTO journal (module, item, kind, upstream_id, pricelist, ip, period, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.module, e.item, e.kind, e.upstreamId, e.pricelist, e.ip, e.period, startedAt);
-    return { ...e, id: Number(info.lastInsertRowid), startedAt };
+      .prepare('INSERT INTO journal (module, item, kind, upstream_id, pricelist, ip, period, started_at, started_wall_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.module, e.item, e.kind, e.upstreamId, e.pricelist, e.ip, e.period, startedAt, startedWallMs);
+    return { ...e, id: Number(info.lastInsertRowid), startedAt, startedWallMs };
   }
 
   setJournalLicense(id: number, upstreamId: number): void {

@@ -81,6 +81,25 @@ describe('open', function () {
     expect(w.logText()).to.match(/adopted license \d+/);
   });
 
+  it('does not order again while an order without a reply may still be carried out upstream', async () => {
+    w.addService({ id: 114, expiredate: '2026-02-10' });
+    const env = { PMISPLICENSE_HTTP_TIMEOUT: '1', PMISPLICENSE_ORDER_SETTLE: '120' };
+    w.sandbox.inject({ kind: 'latency', func: 'soft.order.param', delayMs: 3000 }); // carried out after the module gave up
+    const first = await w.command('open', { item: 114, ro: 14, env });
+    expect(first.code).to.equal(1);
+    expect(first.stdout).to.match(/<error type="connection"/);
+    const retry = await w.command('open', { item: 114, ro: 14, env });
+    expect(retry.code).to.equal(1);
+    expect(retry.stdout).to.match(/<error type="connection" object="order"/).and.to.match(/not visible at the licensing server yet/);
+    expect(w.host.sim.runningOperation(14)!.manual).to.equal(false);
+    expect(w.requests('soft.order.param')).to.have.length(1);
+    while (w.purchases() === 0) await new Promise((r) => setTimeout(r, 100)); // the slow order lands
+    const last = await w.command('open', { item: 114, ro: 14, env });
+    expect(last.code, last.stdout).to.equal(0);
+    expect(w.purchases()).to.equal(1);
+    expect(w.host.sim.service(114)!.params.license_id).to.equal(String(w.sandbox.licenses()[0]!.id));
+  });
+
   it('re-uses the eligible pooled license that expires first, without buying', async () => {
     const later = await pooled(w, { pricelist: '3541', period: 12, createdate: '2025-06-01', expiredate: '2026-06-01', ip: '198.51.100.1' });
     const sooner = await pooled(w, { pricelist: '3541', period: 12, createdate: '2025-04-01', expiredate: '2026-04-01', ip: '198.51.100.2' });

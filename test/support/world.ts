@@ -81,6 +81,8 @@ export class World {
       PMISPLICENSE_LOG: this.log,
       PMISPLICENSE_NOW: `${this.day}T12:00:00Z`,
       PMISPLICENSE_KEY_WAIT: '2',
+      // Reruns follow failures at once here; the settle window has its own test (open.test.ts).
+      PMISPLICENSE_ORDER_SETTLE: '0',
     };
   }
 
