@@ -19,16 +19,26 @@ export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
   };
 }
 
+/** A number of seconds from the environment; unset, empty, or out of range means the default. */
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name]?.trim();
+  const v = raw ? Number(raw) : NaN;
+  return Number.isFinite(v) && v >= 0 && v <= max ? v : fallback;
+}
+
 /** Seconds to wait in all for a freshly ordered license's key (SPEC 5.2 step 5: at most 60). */
 export function keyWaitSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.PMISPLICENSE_KEY_WAIT);
-  return Number.isFinite(v) && v >= 0 && v <= 60 ? v : 60;
+  return seconds(env, 'PMISPLICENSE_KEY_WAIT', 60, 60);
 }
 
 /** Seconds an order whose reply was lost is given to show up at the licensing server before the
  *  module may conclude it was not taken and order again (a slow upstream can carry out a request
- *  after the module gave up waiting). PMISPLICENSE_ORDER_SETTLE, default 180. */
+ *  after the module gave up waiting). */
 export function orderSettleSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.PMISPLICENSE_ORDER_SETTLE);
-  return env.PMISPLICENSE_ORDER_SETTLE !== undefined && Number.isFinite(v) && v >= 0 ? v : 180;
+  return seconds(env, 'PMISPLICENSE_ORDER_SETTLE', 180, 86_400);
+}
+
+/** Seconds to wait for another process working on the same service. */
+export function lockWaitSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  return seconds(env, 'PMISPLICENSE_LOCK_WAIT', 60, 3600);
 }

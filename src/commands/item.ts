@@ -2,7 +2,7 @@
 // sync_item): read the service and its module from the host, connect to the licensing server,
 // open the state, hold the service's lock, run the lifecycle step, report success to the host.
 // Failures propagate to protocol.ts, which owns the error path.
-import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
+import { keyWaitSeconds, lockWaitSeconds, orderSettleSeconds } from '../config.js';
 import { today } from '../dates.js';
 import { BadInputError, BusyError, CommandError } from '../errors.js';
 import { Host } from '../host/host.js';
@@ -32,7 +32,7 @@ export function isAlive(pid: number): boolean {
 /** Waits for another live process working on the same service (BILLmanager may start a retry
  *  while the first run is still going); a lock left by a dead process is taken over. */
 async function lockService(store: LicenseStore, item: number, command: string): Promise<void> {
-  const waitMs = Number(process.env.PMISPLICENSE_LOCK_WAIT ?? 60) * 1000;
+  const waitMs = lockWaitSeconds() * 1000;
   const deadline = Date.now() + waitMs;
   for (;;) {
     const holder = store.tryLock(item, command, isAlive);
