@@ -190,8 +190,10 @@ describe('reliability: concurrency at scale', function () {
       doubleBindings: inv.doubleBindings,
       lostRecords: inv.lostRecords,
       inconsistencies: inv.inconsistencies,
-      counts: { processes: 50, opens: fresh.length, closes: closing.length, repeatedOpens: repeated.length * 5, reused, bought, leftInPool: localFree.length, busyRetried: busy, sqliteBusyFailures, seconds },
-      outcome: busy === 0 ? 'all 50 exit 0 at the first run' : `${50 - busy} exit 0, ${busy} clean retryable busy error(s), each rerun exit 0`,
+      // Only figures that do not depend on timing: the document must come out the same on every run
+      // (how many re-uses and purchases split the opens depends on which process reserves first).
+      counts: { processes: 50, opens: fresh.length, closes: closing.length, repeatedOpens: repeated.length * 5, servicesBound: reused + bought, sqliteBusyFailures },
+      outcome: `every process exits 0 (a clean retryable busy error, if any, succeeds on rerun); purchases = services opened − licenses re-used; pool identical locally and upstream`,
     });
   });
 });

@@ -545,8 +545,9 @@ describe('crash at every step (SIGKILL, then the same command again)', function 
         doubleBindings: inv.doubleBindings,
         lostRecords: inv.lostRecords,
         inconsistencies: inv.inconsistencies,
-        counts: { ...counts, processes: counts.runs * 2, seed },
-        outcome: `${counts.runs} runs (${counts.killed} killed mid-way, ${counts.finishedBeforeKill} done first), each rerun exit 0; ${counts.reused} re-used, ${counts.ordered} ordered, invariants held after every run`,
+        // Timing decides how many runs a kill caught mid-way: only fixed figures go into the document.
+        counts: { runs: counts.runs, processes: counts.runs * 2, seed },
+        outcome: `each run killed after a random delay (seeded) or done first, then rerun: exit 0, invariants held after every run, every pooled license re-used`,
       });
     } finally {
       await closeWorld(w);
