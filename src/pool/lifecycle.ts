@@ -157,7 +157,7 @@ export class Lifecycle {
     const lic = this.store.licenseOfService(service.id);
     if (service.panel === 'nopanel') {
       if (lic) await this.release(lic);
-      for (const name of ['license_id', 'lickey', 'license_expiredate']) await this.deps.host.saveParam(service.id, name, '');
+      await this.clearServiceParams(service);
       return;
     }
     const need = this.need(service);
@@ -537,7 +537,7 @@ export class Lifecycle {
   private async clearServiceParams(service: Service): Promise<void> {
     const h = this.deps.host;
     if (service.licenseId !== null) await h.saveParam(service.id, 'license_id', '');
-    if (service.lickey) await h.saveParam(service.id, 'lickey', '');
+    if (service.lickey) await h.saveSecretParam(service.id, 'lickey', ''); // lickey only ever through -e
     if (service.licenseExpiredate) await h.saveParam(service.id, 'license_expiredate', '');
   }
 

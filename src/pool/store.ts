@@ -45,7 +45,8 @@ export interface JournalEntry {
   ip: string;
   period: number;
   startedAt: string;
-  /** Real time of the start (ms); null for entries written before it was kept. */
+  /** Real time of the start (ms; null for entries written before it was kept): how long an order
+   *  without a reply has had to show up upstream is real time, whatever clock the rules run on. */
   startedWallMs: number | null;
 }
 
@@ -94,8 +95,6 @@ const MIGRATIONS: string[] = [
    CREATE UNIQUE INDEX journal_one_open_per_service ON journal(item) WHERE finished_at IS NULL;
    CREATE TABLE service_lock (item INTEGER PRIMARY KEY, pid INTEGER NOT NULL, command TEXT NOT NULL, since TEXT NOT NULL);
    CREATE TABLE failure_count (item INTEGER NOT NULL, command TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (item, command));`,
-  // The real time an entry was started (ms since the epoch): how long an order without a reply has
-  // had to show up upstream is real time, whatever clock the rules run on.
   `ALTER TABLE journal ADD COLUMN started_wall_ms INTEGER;`,
 ];
 
