@@ -2,12 +2,23 @@
 // Entry point. BILLmanager runs `pmisplicense --command <name> …` (the protocol, SPEC 2–3); an
 // administrator runs `pmisplicense <sub-command> …` (periods, pool, maintain, sandbox, demo).
 // This is the only place that knows about process exit codes.
-import { runProtocol } from './protocol.js';
+import { featuresDocument } from './commands/features.js';
 
 const argv = process.argv.slice(2);
-const isProtocol = argv.some((a) => a === '--command' || a.startsWith('--command='));
+const command = argv.find((a, i) => argv[i - 1] === '--command' || a.startsWith('--command='));
+const isProtocol = command !== undefined;
 
-const code = isProtocol ? await runProtocol(argv) : await (await import('./admin.js')).runAdmin(argv);
+let code: number | null;
+if (command === 'features' || command === '--command=features') {
+  // Static and unable to fail, and BILLmanager asks for it whenever it loads its modules: it skips
+  // the protocol runner (log, state, XML) so that its start-up stays that of a bare node.
+  process.stdout.write(featuresDocument());
+  code = 0;
+} else if (isProtocol) {
+  code = await (await import('./protocol.js')).runProtocol(argv);
+} else {
+  code = await (await import('./admin.js')).runAdmin(argv);
+}
 
 // Exit once stdout is flushed: a keep-alive socket or a timer must not hold BILLmanager waiting.
 if (code !== null) process.stdout.write('', () => process.exit(code));

@@ -1,5 +1,5 @@
-// `features` (SPEC 3): what this module can do. Static, and the fastest path of all.
-export async function run(): Promise<string> {
+// `features` (SPEC 3): what this module can do. Static; cli.ts answers it without the protocol runner.
+export function featuresDocument(): string {
   return (
     '<doc>' +
     '<itemtypes><itemtype name="soft"/></itemtypes>' +
@@ -11,4 +11,8 @@ export async function run(): Promise<string> {
     '</features>' +
     '</doc>\n'
   );
+}
+
+export async function run(): Promise<string> {
+  return featuresDocument();
 }
