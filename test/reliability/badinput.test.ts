@@ -437,11 +437,20 @@ describe('reliability: bad input', function () {
     expect(existsSync(`${db}-wal`)).to.equal(false);
   });
 
-  it('log file that cannot be opened: features still works, the log goes to stderr', async () => {
+  it('log file that cannot be opened: features still works (it is answered without opening the log)', async () => {
     const logPath = join(plainFile, 'x.log');
     const r = await check('log cannot be opened (features)', 'features', {}, { code: 0, ro: 'none' }, () => w.command('features', { env: { PMISPLICENSE_LOG: logPath } }));
     expect(r.stdout).to.include('<feature name="check_connection"/>');
-    expect(r.stderr).to.include(`cannot open log ${logPath}`).and.to.include('logging to stderr').and.to.include('INFO command features');
+    expect(r.stderr).to.equal('');
+  });
+
+  it('log file that cannot be opened: check_connection still works, the log goes to stderr', async () => {
+    const logPath = join(plainFile, 'x.log');
+    const form = `<doc><processingmodule><url>${w.sandbox.url}</url><username>${SANDBOX_USER}</username><password>${SANDBOX_PASSWORD}</password></processingmodule></doc>`;
+    const r = await w.command('check_connection', { stdin: form, env: { PMISPLICENSE_LOG: logPath } });
+    expect(r.code, r.stdout).to.equal(0);
+    expect(r.stderr).to.include(`cannot open log ${logPath}`).and.to.include('logging to stderr').and.to.include('INFO command check_connection');
+    expect(r.stderr).to.not.include(SANDBOX_PASSWORD);
   });
 
   it('log file that cannot be opened: open (a retry of the bound service) still works, the log goes to stderr', async () => {
