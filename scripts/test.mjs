@@ -10,7 +10,9 @@ import { readRecords, render } from './reliability-render.mjs';
 const extra = process.argv.slice(2);
 const records = join(tmpdir(), `pmisplicense-reliability-${process.pid}.jsonl`);
 rmSync(records, { force: true });
-const r = spawnSync('npx', ['mocha', '--reporter', './test/support/summary-reporter.cjs', ...extra], {
+// The suite's files are named here, not in .mocharc.json: mocha adds a config's spec to files named
+// on the command line, so `npx mocha one.test.ts` would run everything.
+const r = spawnSync('npx', ['mocha', '--reporter', './test/support/summary-reporter.cjs', ...extra, ...(extra.some((a) => a.endsWith('.ts')) ? [] : ['test/**/*.test.ts'])], {
   stdio: 'inherit',
   env: { ...process.env, PMISPLICENSE_RELIABILITY_OUT: records },
 });

@@ -59,9 +59,14 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
           .positional('action', { choices: ['list', 'adopt'] as const, demandOption: true })
           .option('module', moduleOpt)
           .option('license', { type: 'number', describe: 'upstream license id (adopt)' })
+          .option('force', { type: 'boolean', default: false, describe: 'adopt a license that looks in use (adopt)' })
           .option('json', { type: 'boolean', default: false }),
       (a) => guard(async () => {
         startLog();
+        if (a.action === 'adopt') {
+          const { poolAdopt } = await import('./commands/pool-adopt.js');
+          return poolAdopt(p, { module: a.module ?? 0, license: a.license ?? 0, force: a.force === true });
+        }
         const { poolCommand } = await import('./commands/pool.js');
         return poolCommand(p, a);
       })(),

@@ -109,6 +109,14 @@ export class BusyError extends ModuleError {
   }
 }
 
+/** Another process changed a license between this one's read and its write: nothing was written
+ *  over it (compare-and-set, SPEC 5.8); running the operation again decides anew. */
+export class ConcurrentChangeError extends ModuleError {
+  constructor(licenseId: number) {
+    super('busy', `License ${licenseId} was changed by another pmisplicense process while this one worked on it; nothing was written over that change, and the operation is run again (BILLmanager retries).`, true, 'elid', String(licenseId));
+  }
+}
+
 export class InternalError extends ModuleError {
   constructor(cause: unknown) {
     super('internal', `Internal error of the module: ${cause instanceof Error ? cause.message : String(cause)}. Details are in the module log.`, true, 'internal');

@@ -31,7 +31,7 @@ export function isAlive(pid: number): boolean {
 
 /** Waits for another live process working on the same service (BILLmanager may start a retry
  *  while the first run is still going); a lock left by a dead process is taken over. */
-async function lockService(store: LicenseStore, item: number, command: string): Promise<void> {
+export async function lockService(store: LicenseStore, item: number, command: string): Promise<void> {
   const waitMs = lockWaitSeconds() * 1000;
   const deadline = Date.now() + waitMs;
   for (;;) {

@@ -1,22 +1,35 @@
 // `maintain` (SPEC 5.7), run daily by cron: every license the module manages is handled on its
-// own; one failure is logged and does not stop the rest. Exit 1 when any failed.
+// own; one failure is logged, written as one line on stderr (cron mails stderr) and does not stop
+// the rest. Exit 1 when any failed.
+//
+// Nothing is written from the copy read at the start: a license is changed only through the
+// store's compare-and-set transitions, and a bound (or releasing) one is read again under its
+// service's lock first, so an open or close running beside maintain always wins cleanly (5.8).
 import type { Paths } from '../config.js';
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
-import { today } from '../dates.js';
-import { asModuleError } from '../errors.js';
+import { addDays, today } from '../dates.js';
+import { asModuleError, type ModuleError } from '../errors.js';
 import { Host, ServiceNotFoundError } from '../host/host.js';
 import { log } from '../log.js';
-import { Lifecycle } from '../pool/lifecycle.js';
-import { isAlive } from './item.js';
-import { openStore } from '../pool/store.js';
+import { factsOf, Lifecycle } from '../pool/lifecycle.js';
+import { RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
+import { openStore, type LicenseStore, type ManagedLicense } from '../pool/store.js';
 import { LicensingClient } from '../upstream/client.js';
 import type { UpstreamLicense } from '../upstream/types.js';
+import { lockService } from './item.js';
 
 export async function maintain(p: Paths, onlyModule: number | null): Promise<number> {
   const store = openStore(p.db);
   const host = new Host(p.mgrctl);
+  const day = today();
   let handled = 0;
   let failed = 0;
+  const fail = (what: string, e: unknown) => {
+    failed++;
+    const msg = asModuleError(e).message;
+    log.error(`maintain: ${what}: ${msg}`);
+    process.stderr.write(`pmisplicense maintain: ${what}: ${msg}\n`);
+  };
   try {
     const licenses = store.licenses(onlyModule).filter((l) => l.state !== 'gone');
     const modules = [...new Set(licenses.map((l) => l.module))];
@@ -26,50 +39,58 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
       let upstream: LicensingClient;
       try {
         upstream = new LicensingClient(await host.readModule(module));
-        lifecycle = new Lifecycle({ store, upstream, host, module, today: today(), keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
+        lifecycle = new Lifecycle({ store, upstream, host, module, today: day, keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
       } catch (e) {
-        failed += mine.length;
-        log.error(`maintain: module ${module} unusable, ${mine.length} license(s) not handled: ${asModuleError(e).message}`);
+        for (const lic of mine) fail(`license ${lic.upstreamId} (module ${module} unusable)`, e);
         continue;
       }
-      // The list serves only the pooled licenses: if it cannot be read, they fail and the bound
-      // ones are still renewed (each license on its own, SPEC 5.7).
-      let upstreamList: Map<number, UpstreamLicense> | null = null;
-      const free = mine.filter((l) => l.state === 'free');
-      if (free.length > 0) {
-        try {
-          upstreamList = new Map((await upstream.list()).map((u) => [u.id, u]));
-        } catch (e) {
-          failed += free.length;
-          log.error(`maintain: the license list of module ${module} could not be read, ${free.length} pooled license(s) not handled: ${asModuleError(e).message}`);
-        }
+      // One read of the whole account (every page: the client returns a complete list or fails).
+      // Without it the pooled licenses cannot be judged; bound ones are still read one by one.
+      let listed: Map<number, UpstreamLicense> | null = null;
+      let listError: ModuleError | null = null;
+      try {
+        listed = new Map((await upstream.list()).map((u) => [u.id, u]));
+      } catch (e) {
+        listError = asModuleError(e);
       }
       for (const lic of mine) {
+        const what = `license ${lic.upstreamId}${lic.item !== null ? ` of service ${lic.item}` : lic.releasedFrom !== null ? ` released from service ${lic.releasedFrom}` : ' (pooled)'}`;
         try {
           if (lic.state === 'free') {
-            if (!upstreamList) continue;
-            await lifecycle.maintainFree(lic, upstreamList.get(lic.upstreamId) ?? null);
+            if (!listed) throw listError!;
+            await lifecycle.maintainFree(lic, listed.get(lic.upstreamId) ?? null);
+          } else if (lic.state === 'releasing') {
+            await underLock(store, lic.releasedFrom!, () => lifecycle.finishReleasesOf(lic.releasedFrom!));
           } else {
-            const item = lic.item!;
-            if (store.tryLock(item, 'maintain', isAlive) !== null) {
-              log.warn(`maintain: service ${item} is being worked on by another process; left for tomorrow`);
-              continue;
-            }
-            try {
-              await lifecycle.maintainBound(await host.readService(item), lic);
-            } finally {
-              store.unlock(item);
+            const entry = listed?.get(lic.upstreamId);
+            if (entry && nothingToDo(lic, entry, day)) {
+              const fresh = factsOf(entry, lic);
+              // Facts only, and only onto the row as read: a change made meanwhile wins.
+              if (fresh.expiredate !== lic.expiredate || fresh.ip !== lic.ip) store.refresh(lic, fresh);
+            } else {
+              const item = lic.item!;
+              await underLock(store, item, async () => {
+                const cur = store.license(module, lic.upstreamId);
+                if (!cur || cur.item !== item || (cur.state !== 'bound' && cur.state !== 'suspended')) {
+                  log.info(`maintain: license ${lic.upstreamId} changed hands meanwhile (now ${cur?.state ?? 'unknown'}); nothing to do`);
+                  return;
+                }
+                let service;
+                try {
+                  service = await host.readService(item);
+                } catch (e) {
+                  if (e instanceof ServiceNotFoundError) {
+                    throw new ServiceNotFoundError(item, `the license stays bound and is left for the administrator: pmisplicense reconcile shows it as a leak, --apply releases it`);
+                  }
+                  throw e;
+                }
+                await lifecycle.maintainBound(service, cur);
+              });
             }
           }
           handled++;
         } catch (e) {
-          if (e instanceof ServiceNotFoundError) {
-            log.warn(`maintain: license ${lic.upstreamId} is bound to service ${lic.item}, which BILLmanager no longer knows; left for the administrator (pool adopt / close by hand)`);
-            handled++;
-            continue;
-          }
-          failed++;
-          log.error(`maintain: license ${lic.upstreamId}${lic.item ? ` of service ${lic.item}` : ''} failed: ${asModuleError(e).message}`);
+          fail(what, e);
         }
       }
     }
@@ -79,4 +100,22 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
   log.info(`maintain: ${handled} license(s) handled, ${failed} failed`);
   process.stdout.write(`maintain: ${handled} license(s) handled, ${failed} failed\n`);
   return failed === 0 ? 0 : 1;
+}
+
+/** A bound license that needs no call of its own today: its key is known and it is paid beyond the
+ *  renewal lead (or lifetime), so neither renewal nor the key can be due. */
+function nothingToDo(lic: ManagedLicense, u: UpstreamLicense, day: string): boolean {
+  if (!lic.hasKey) return false;
+  if (u.period === 0) return true;
+  return u.period !== null && u.expiredate !== null && u.expiredate > addDays(day, RENEWAL_LEAD_DAYS);
+}
+
+/** Holds the service's lock (waiting as long as a protocol command would; busy past that is a failure). */
+async function underLock<T>(store: LicenseStore, item: number, fn: () => Promise<T>): Promise<T> {
+  await lockService(store, item, 'maintain');
+  try {
+    return await fn();
+  } finally {
+    store.unlock(item);
+  }
 }

@@ -26,7 +26,6 @@ export function reusableFrom(l: ManagedLicense): string | null {
 export async function poolCommand(p: Paths, a: PoolArgs): Promise<number> {
   const store = openStore(p.db);
   try {
-    if (a.action === 'adopt') return await adopt(p, store, a);
     const day = today();
     const rows = store.licenses(a.module ?? null).map((l) => ({
       module: l.module,
@@ -68,21 +67,4 @@ export async function poolCommand(p: Paths, a: PoolArgs): Promise<number> {
   } finally {
     store.close();
   }
-}
-
-async function adopt(p: Paths, store: ReturnType<typeof openStore>, a: PoolArgs): Promise<number> {
-  if (!a.module || !a.license) throw new BadInputError('license', String(a.license ?? ''), 'pool adopt needs --module N --license ID.');
-  if (store.isKnown(a.license)) throw new BadInputError('license', String(a.license), `License ${a.license} is already managed by this module.`);
-  const settings = await new Host(p.mgrctl).readModule(a.module);
-  const upstream = new LicensingClient(settings);
-  const u = await upstream.get(a.license);
-  const day = today();
-  if (u.status !== STATUS.active && u.status !== STATUS.suspended) throw new BadInputError('license', String(u.id), `License ${u.id} has status ${u.status}; only active or suspended licenses can join the pool.`);
-  if (!hasPaidTime(u.period, u.expiredate, day)) throw new BadInputError('license', String(u.id), `License ${u.id} expired on ${u.expiredate}; it has no paid time left to re-use.`);
-  if (u.status !== STATUS.suspended) await upstream.suspend(u.id);
-  if (u.licname !== FREE_LICNAME || u.autoprolong) await upstream.edit(u.id, { licname: FREE_LICNAME, autoprolong: false });
-  store.saveLicense({ module: a.module, upstreamId: u.id, pricelist: u.pricelist, period: u.period, state: 'free', item: null, ip: u.ip, expiredate: u.expiredate, ipChangeDate: u.ipChangeDate, keyChangeDate: u.keyChangeDate, hasKey: u.lickey !== '' });
-  log.info(`license ${u.id} adopted into the pool of module ${a.module} by the administrator`);
-  process.stdout.write(`License ${u.id} (tariff ${u.pricelist}, paid until ${u.period === 0 ? 'lifetime' : u.expiredate}) is now in the pool of module ${a.module}.\n`);
-  return 0;
 }

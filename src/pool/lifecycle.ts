@@ -4,20 +4,23 @@
 // Money rules this file exists to keep:
 // - one service never pays twice: a new order is journaled before it is sent, and a rerun after a
 //   crash or a lost reply adopts the order it finds upstream instead of buying again;
-// - one license never serves two services: pool reservation is one BEGIN IMMEDIATE transaction
-//   and SQLite's unique index on the bound service backs it;
+// - one license never serves two services: every change of a license's state is a compare-and-set
+//   transition of the store (it names the version it read; a process that lost the race reads
+//   again and decides anew), pool reservation is one BEGIN IMMEDIATE transaction, and SQLite's
+//   unique index on the bound service backs it;
+// - unknown is never destructive: only a known past expiry deletes a license (SPEC 5.4);
 // - nothing is bought ahead of need: renewal follows the 5-day lead rule (renewal.ts).
 // Upstream calls never happen inside a transaction; every step is safe to repeat.
-import { addMonths, dayOf, type Day } from '../dates.js';
-import { BadInputError, IpChangeTooSoonError, LicenseMissingError, ModuleError, NoIpYetError, OrderInDoubtError, TransportError } from '../errors.js';
+import { addDays, addMonths, dayOf, type Day } from '../dates.js';
+import { BadInputError, ConcurrentChangeError, IpChangeTooSoonError, LicenseMissingError, ModuleError, NoIpYetError, OrderInDoubtError, StateError, TransportError } from '../errors.js';
 import type { Service } from '../host/types.js';
 import { isServerIp } from '../ip.js';
 import { log } from '../log.js';
 import type { LicensingApi, UpstreamLicense } from '../upstream/types.js';
 import { STATUS } from '../upstream/types.js';
 import { licensePeriod, parseServicePeriod } from './periods.js';
-import { needsRenewal } from './renewal.js';
-import type { JournalEntry, LicenseStore, ManagedLicense } from './store.js';
+import { needsRenewal, RENEWAL_LEAD_DAYS } from './renewal.js';
+import type { JournalEntry, LicenseFacts, LicenseStore, ManagedLicense } from './store.js';
 
 export const FREE_LICNAME = 'free.lic';
 
@@ -47,6 +50,13 @@ interface Need {
   period: number;
 }
 
+/** A license with paid time vanished upstream: a failure the administrator must hear of (SPEC 5.7). */
+export class PaidLicenseLostError extends ModuleError {
+  constructor(id: number, paidUntil: string) {
+    super('missed', `License ${id}, paid until ${paidUntil}, no longer exists at the licensing server: its paid time is lost. Check the account at the licensing server (pmisplicense reconcile shows it).`, false, 'elid', String(id));
+  }
+}
+
 export function licnameOf(item: number): string {
   return `Item #${item}`;
 }
@@ -55,13 +65,38 @@ export function monthPassed(lastChange: Day | null, today: Day): boolean {
   return lastChange === null || addMonths(lastChange, 1) <= today;
 }
 
-export function hasPaidTime(period: number, expiredate: Day | null, today: Day): boolean {
-  return period === 0 || (expiredate !== null && expiredate >= today);
+/** Paid time left: 'unknown' when the period or the expiry date is not known (SPEC 5.4). */
+export function paidTime(period: number | null, expiredate: Day | null, today: Day): 'yes' | 'no' | 'unknown' {
+  if (period === 0) return 'yes';
+  if (period === null || expiredate === null) return 'unknown';
+  return expiredate >= today ? 'yes' : 'no';
+}
+
+/** Known to have paid time left. */
+export function hasPaidTime(period: number | null, expiredate: Day | null, today: Day): boolean {
+  return paidTime(period, expiredate, today) === 'yes';
 }
 
 /** Eligible for re-use by what the module knows locally (the upstream is checked after). */
 export function eligibleFromPool(l: ManagedLicense, today: Day): boolean {
   return hasPaidTime(l.period, l.expiredate, today) && monthPassed(l.ipChangeDate, today) && monthPassed(l.keyChangeDate, today);
+}
+
+/** The upstream's facts in the store's terms; what the reply does not say is kept from `known`. */
+export function factsOf(u: UpstreamLicense, known: ManagedLicense | null): LicenseFacts {
+  return {
+    pricelist: u.pricelist || known?.pricelist || '',
+    period: u.period !== null && [0, 1, 12].includes(u.period) ? u.period : (known?.period ?? null),
+    ip: u.ip || known?.ip || '',
+    expiredate: u.expiredate ?? known?.expiredate ?? null,
+    ipChangeDate: u.ipChangeDate ?? known?.ipChangeDate ?? null,
+    keyChangeDate: u.keyChangeDate ?? known?.keyChangeDate ?? null,
+    hasKey: (known?.hasKey ?? false) || u.lickey !== '',
+  };
+}
+
+function sameFacts(l: ManagedLicense, f: LicenseFacts): boolean {
+  return l.pricelist === f.pricelist && l.period === f.period && l.ip === f.ip && l.expiredate === f.expiredate && l.ipChangeDate === f.ipChangeDate && l.keyChangeDate === f.keyChangeDate && l.hasKey === f.hasKey;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -74,8 +109,10 @@ export class Lifecycle {
   /** The upstream view a pool re-use ended with (key included), so binding does not read it again. */
   private readonly reusedView = new Map<number, UpstreamLicense>();
   /** A re-use failed in this run: SPEC 5.2 step 4 carries on with a new order, not with the pool
-   *  again (an outage would otherwise spend every pooled license's key change, or retry one 10 times). */
+   *  again (an outage would otherwise spend every pooled license's key change). */
   private reuseFailed = false;
+  /** Pooled licenses this run found unusable: never picked twice in one run. */
+  private readonly triedFromPool = new Set<number>();
 
   constructor(private readonly deps: LifecycleDeps) {
     this.store = deps.store;
@@ -84,10 +121,12 @@ export class Lifecycle {
     this.today = deps.today;
   }
 
-  // --- protocol operations -------------------------------------------------------------------
+  // --- protocol operations (the caller holds the service's lock) ------------------------------
 
   /** SPEC 5.2. */
   async open(service: Service): Promise<void> {
+    // A release this service started and did not finish (a close or panel change cut short).
+    await this.finishReleasesOf(service.id);
     if (service.panel === 'nopanel') {
       log.info(`service ${service.id}: no control panel ordered, nothing to do upstream`);
       return;
@@ -100,11 +139,11 @@ export class Lifecycle {
       lic = await this.completeReuse(service, need, lic, journal);
     } else if (!lic && journal?.kind === 'order') {
       lic = await this.adoptOrder(service, journal);
-      if (lic) lic = await this.reconcile(service, need, lic);
+      if (lic) lic = await this.matchNeed(service, need, lic);
     } else {
       // A journal entry that no longer describes anything in progress must not block new work.
       if (journal) this.store.finishJournal(journal.id, 'superseded');
-      if (lic) lic = await this.reconcile(service, need, lic);
+      if (lic) lic = await this.matchNeed(service, need, lic);
     }
     lic ??= await this.fromPool(service, need);
     lic ??= await this.orderNew(service, need);
@@ -121,14 +160,15 @@ export class Lifecycle {
     await this.renewAndRecord(service, lic, service.status === 2);
   }
 
-  /** SPEC 5.4. */
+  /** SPEC 5.4 and 5.8 point 4: unbind (compare-and-set), then release upstream. */
   async close(service: Service): Promise<void> {
     let lic = this.store.licenseOfService(service.id);
     const journal = this.store.openJournal(service.id);
     if (!lic && journal?.kind === 'order') lic = await this.adoptOrder(service, journal);
     if (journal && this.store.openJournal(service.id)) this.store.finishJournal(journal.id, 'service closed');
+    await this.finishReleasesOf(service.id);
     if (!lic) log.info(`service ${service.id}: no license bound, nothing to release`);
-    else await this.release(lic);
+    else await this.release(service.id, lic);
     // The closed service must not go on naming a license that the pool may give to another service.
     await this.clearServiceParams(service);
   }
@@ -139,7 +179,9 @@ export class Lifecycle {
     if (!lic) return;
     const u = await this.upstream.get(lic.upstreamId);
     if (u.status !== STATUS.suspended) await this.upstream.suspend(lic.upstreamId);
-    this.record(lic, u, { state: 'suspended' });
+    const suspended = this.store.suspendBound(lic);
+    if (!suspended) throw this.changedMeanwhile(lic);
+    this.recordFacts(suspended, u);
   }
 
   /** SPEC 5.6: a license that expired meanwhile is prolonged first. */
@@ -148,22 +190,25 @@ export class Lifecycle {
     if (!lic) return;
     const u = await this.renewAndRecord(service, lic, true);
     if (u.status === STATUS.suspended) await this.upstream.resume(lic.upstreamId);
-    const current = this.store.licenseOfService(service.id) ?? lic;
-    this.store.saveLicense({ ...current, state: 'bound' });
+    const current = this.store.licenseOfService(service.id);
+    if (!current || current.upstreamId !== lic.upstreamId || !this.store.resumeBound(current)) throw this.changedMeanwhile(lic);
   }
 
   /** SPEC 5.6: a new IP, a new panel, or no panel any more. */
   async setparam(service: Service): Promise<void> {
     const lic = this.store.licenseOfService(service.id);
     if (service.panel === 'nopanel') {
-      if (lic) await this.release(lic);
+      await this.finishReleasesOf(service.id);
+      if (lic) await this.release(service.id, lic);
       await this.clearServiceParams(service);
       return;
     }
     const need = this.need(service);
     if (lic && lic.pricelist !== need.pricelist) {
       log.info(`service ${service.id}: panel changed from ${lic.pricelist} to ${need.pricelist}; releasing license ${lic.upstreamId}`);
-      await this.release(lic);
+      await this.release(service.id, lic);
+      // At once: if getting the new license fails, the service must not name one back in the pool.
+      service = await this.clearServiceParams(service);
     }
     await this.open(service);
   }
@@ -181,38 +226,79 @@ export class Lifecycle {
     } catch (e) {
       if (e instanceof LicenseMissingError) {
         log.error(`service ${service.id}: its license ${lic.upstreamId} no longer exists upstream; marked gone, the service needs a new one (open)`);
-        this.store.saveLicense({ ...lic, state: 'gone', item: null });
+        this.store.markGone(lic);
       }
       throw e;
     }
     this.logDrift(lic, u);
-    this.record(lic, u, {});
+    this.recordFacts(lic, u);
     await this.saveServiceParams(service, u);
   }
 
-  /** SPEC 5.7 for one bound license: renewal by the service's own status, and a missing key. */
+  // --- maintain (SPEC 5.7): the caller has read `lic` anew, under the service's lock -----------
+
+  /** One bound license: renewal by the service's own status, and a missing key. A license gone
+   *  upstream is marked gone and reported (a failure of the run). */
   async maintainBound(service: Service, lic: ManagedLicense): Promise<void> {
-    const u = await this.renewAndRecord(service, lic, service.status === 2);
+    let u: UpstreamLicense;
+    try {
+      u = await this.renewAndRecord(service, lic, service.status === 2);
+    } catch (e) {
+      if (!(e instanceof LicenseMissingError)) throw e;
+      this.store.markGone(lic);
+      throw hasPaidTime(lic.period, lic.expiredate, this.today)
+        ? new PaidLicenseLostError(lic.upstreamId, lic.period === 0 ? 'lifetime' : lic.expiredate!)
+        : new LicenseMissingError(lic.upstreamId, `bound to service ${service.id}, which now has no license`);
+    }
     if (u.lickey && u.lickey !== service.lickey) await this.deps.host.saveSecretParam(service.id, 'lickey', u.lickey);
   }
 
-  /** SPEC 5.7 for one pooled license, with its entry from the upstream list (null: not listed). */
-  async maintainFree(lic: ManagedLicense, u: UpstreamLicense | null): Promise<void> {
+  /**
+   * One pooled license, with its entry from the complete upstream list (null: not listed). Not
+   * listed is not gone: it is read directly, and only `missed` (or status deleted) makes it gone.
+   * Every change names the row as read; a license another process took meanwhile is left to it.
+   */
+  async maintainFree(lic: ManagedLicense, listed: UpstreamLicense | null): Promise<void> {
+    let u = listed;
+    if (!u) {
+      try {
+        u = await this.upstream.get(lic.upstreamId);
+      } catch (e) {
+        if (!(e instanceof LicenseMissingError)) throw e;
+        u = null;
+      }
+    }
     if (!u || u.status === STATUS.deleted) {
+      if (!this.store.markGone(lic)) return this.leftToOther(lic);
+      if (hasPaidTime(lic.period, lic.expiredate, this.today)) throw new PaidLicenseLostError(lic.upstreamId, lic.period === 0 ? 'lifetime' : lic.expiredate!);
       log.info(`pooled license ${lic.upstreamId} is gone upstream; it leaves the pool`);
-      this.store.saveLicense({ ...lic, state: 'gone' });
       return;
     }
-    if (!hasPaidTime(u.period, u.expiredate, this.today)) {
-      log.info(`pooled license ${lic.upstreamId} expired on ${u.expiredate}; it leaves the pool (the licensing server deletes it after 30 days)`);
-      this.record(lic, u, { state: 'gone' });
+    const facts = factsOf(u, lic);
+    const paid = paidTime(facts.period, facts.expiredate, this.today);
+    if (paid === 'no') {
+      if (!this.store.markGone(lic, facts)) return this.leftToOther(lic);
+      log.info(`pooled license ${lic.upstreamId} expired on ${facts.expiredate}; it leaves the pool (the licensing server deletes it after 30 days)`);
       return;
     }
+    if (paid === 'unknown') log.warn(`pooled license ${lic.upstreamId}: its paid time is unknown upstream (period ${u.period ?? '?'}, expires ${u.expiredate ?? '?'}); kept in the pool, not re-used until it is known`);
     if (u.autoprolong) {
+      // Checked again right before acting: a license an open took meanwhile is not ours to touch.
+      const now = this.store.license(lic.module, lic.upstreamId);
+      if (!now || now.version !== lic.version) return this.leftToOther(lic);
       log.warn(`pooled license ${lic.upstreamId} had auto-renewal on; turning it off`);
       await this.upstream.edit(lic.upstreamId, { autoprolong: false });
     }
-    this.record(lic, u, {});
+    if (!sameFacts(lic, facts) && !this.store.refresh(lic, facts)) this.leftToOther(lic);
+  }
+
+  /** A license a close (or panel change) took off a service and did not finish releasing. */
+  async finishReleasesOf(item: number): Promise<void> {
+    for (const r of this.store.releasingFrom(item)) {
+      if (r.module !== this.module) continue;
+      log.info(`license ${r.upstreamId}: finishing its release from service ${item}, which an earlier run started`);
+      await this.finishRelease(r);
+    }
   }
 
   // --- binding -------------------------------------------------------------------------------
@@ -230,9 +316,10 @@ export class Lifecycle {
   }
 
   /** A license already bound (a retry, or setparam): bring its IP and panel in line. */
-  private async reconcile(service: Service, need: Need, lic: ManagedLicense): Promise<ManagedLicense | null> {
+  private async matchNeed(service: Service, need: Need, lic: ManagedLicense): Promise<ManagedLicense | null> {
     if (lic.pricelist !== need.pricelist) {
-      await this.release(lic);
+      await this.release(service.id, lic);
+      await this.clearServiceParams(service);
       return null;
     }
     if (lic.ip !== need.ip) return this.changeIp(lic, need.ip);
@@ -241,29 +328,26 @@ export class Lifecycle {
 
   private async changeIp(lic: ManagedLicense, ip: string): Promise<ManagedLicense> {
     const u = await this.upstream.get(lic.upstreamId);
-    if (u.ip === ip) return this.record(lic, u, {});
+    if (u.ip === ip) return this.recordFacts(lic, u);
     if (!monthPassed(u.ipChangeDate, this.today)) {
       throw new IpChangeTooSoonError(lic.upstreamId, addMonths(u.ipChangeDate!, 1));
     }
     log.info(`license ${lic.upstreamId}: IP ${u.ip} -> ${ip}`);
     const changed = await this.upstream.edit(lic.upstreamId, { ip });
-    return this.record(lic, { ...changed, ip, ipChangeDate: changed.ipChangeDate ?? this.today }, {});
+    return this.recordFacts(lic, { ...changed, ip, ipChangeDate: changed.ipChangeDate ?? this.today });
   }
 
-  /** SPEC 5.5: reserve the eligible free license that expires first, atomically, then re-use it. */
+  /** SPEC 5.5: reserve the eligible free license to take (see poolCandidates), atomically, then re-use it. */
   private async fromPool(service: Service, need: Need): Promise<ManagedLicense | null> {
-    for (let attempt = 0; attempt < 10 && !this.reuseFailed; attempt++) {
-      const reserved = this.store.exclusive(() => {
-        const cand = this.store.poolCandidates(this.module, need.pricelist).find((l) => eligibleFromPool(l, this.today));
-        if (!cand) return null;
-        const lic: ManagedLicense = { ...cand, state: 'bound', item: service.id };
-        this.store.saveLicense(lic);
-        const journal = this.store.startJournal({ module: this.module, item: service.id, kind: 'reuse', upstreamId: cand.upstreamId, pricelist: need.pricelist, ip: need.ip, period: need.period });
-        return { lic, journal };
-      });
+    while (!this.reuseFailed) {
+      const reserved = this.store.reservePooled(
+        { module: this.module, pricelist: need.pricelist, item: service.id, ip: need.ip, period: need.period, today: this.today, leadEnd: addDays(this.today, RENEWAL_LEAD_DAYS) },
+        (l) => !this.triedFromPool.has(l.upstreamId) && eligibleFromPool(l, this.today),
+      );
       if (!reserved) return null;
-      log.info(`service ${service.id}: reserved pooled license ${reserved.lic.upstreamId} (expires ${reserved.lic.expiredate})`);
-      const lic = await this.completeReuse(service, need, reserved.lic, reserved.journal);
+      this.triedFromPool.add(reserved.license.upstreamId);
+      log.info(`service ${service.id}: reserved pooled license ${reserved.license.upstreamId} (expires ${reserved.license.period === 0 ? 'never' : reserved.license.expiredate})`);
+      const lic = await this.completeReuse(service, need, reserved.license, reserved.journal);
       if (lic) return lic;
     }
     return null;
@@ -281,17 +365,8 @@ export class Lifecycle {
       const problem = this.reuseProblem(u, need, keyChangedByUs);
       if (problem) {
         log.info(`pooled license ${id} cannot be re-used: ${problem}`);
-        if (u.status === STATUS.deleted || !hasPaidTime(u.period, u.expiredate, this.today)) {
-          this.store.exclusive(() => {
-            this.record(lic, u!, { state: 'gone', item: null });
-            this.store.finishJournal(journal.id, `not re-usable: ${problem}`);
-          });
-        } else {
-          this.store.exclusive(() => {
-            this.record(lic, u!, { state: 'free', item: null });
-            this.store.finishJournal(journal.id, `not re-usable: ${problem}`);
-          });
-        }
+        const gone = u.status === STATUS.deleted || paidTime(u.period, u.expiredate, this.today) === 'no';
+        this.settleReservation(service.id, lic, gone ? 'gone' : 'free', factsOf(u, lic), journal, `not re-usable: ${problem}`);
         return null;
       }
       const changes = { licname: u.licname === licnameOf(service.id) ? undefined : licnameOf(service.id), ip: u.ip === need.ip ? undefined : need.ip, remoteid: u.remoteid === String(service.id) ? undefined : String(service.id) };
@@ -301,10 +376,12 @@ export class Lifecycle {
       if (!keyChangedByUs) await this.upstream.newKey(id);
       const after = await this.upstream.get(id);
       if (after.status === STATUS.suspended) await this.upstream.resume(id);
-      const fresh = { ...after, status: STATUS.active } as UpstreamLicense;
+      const fresh: UpstreamLicense = { ...after, status: STATUS.active };
       this.reusedView.set(id, fresh);
       const bound = this.store.exclusive(() => {
-        const l = this.record(lic, fresh, { state: 'bound', item: service.id, ip: need.ip });
+        const cur = this.store.license(this.module, id);
+        if (!cur || cur.item !== service.id) throw this.changedMeanwhile(lic);
+        const l = this.store.refresh(cur, { ...factsOf(fresh, cur), ip: need.ip }) ?? cur;
         this.store.finishJournal(journal.id, 'reused');
         return l;
       });
@@ -312,30 +389,41 @@ export class Lifecycle {
       return bound;
     } catch (e) {
       if (e instanceof LicenseMissingError) {
-        this.store.exclusive(() => {
-          this.store.saveLicense({ ...lic, state: 'gone', item: null });
-          this.store.finishJournal(journal.id, 'gone upstream');
-        });
+        this.settleReservation(service.id, lic, 'gone', null, journal, 'gone upstream');
         return null;
       }
+      if (e instanceof ConcurrentChangeError || e instanceof StateError) throw e;
       log.warn(`re-use of pooled license ${id} for service ${service.id} failed (${(e as Error).message}); putting it back into the pool`);
       this.reuseFailed = true;
-      await this.putBack(lic, journal, u);
+      await this.putBack(service.id, lic, journal, u);
       return null;
     }
+  }
+
+  /** Ends a reservation: the license leaves this service for the pool (or gone), journal closed. */
+  private settleReservation(item: number, read: ManagedLicense, to: 'free' | 'gone', facts: LicenseFacts | null, journal: JournalEntry, outcome: string): void {
+    this.store.exclusive(() => {
+      const cur = this.store.license(this.module, read.upstreamId);
+      if (cur && cur.item === item) {
+        if (!this.store.settle(cur, to, facts)) throw this.changedMeanwhile(read);
+      }
+      this.store.finishJournal(journal.id, outcome);
+    });
   }
 
   private reuseProblem(u: UpstreamLicense, need: Need, keyChangedByUs: boolean): string | null {
     if (u.status !== STATUS.active && u.status !== STATUS.suspended) return `status ${u.status}`;
     if (u.pricelist !== need.pricelist) return `tariff ${u.pricelist}, not ${need.pricelist}`;
-    if (!hasPaidTime(u.period, u.expiredate, this.today)) return `expired on ${u.expiredate}`;
+    const paid = paidTime(u.period, u.expiredate, this.today);
+    if (paid === 'no') return `expired on ${u.expiredate}`;
+    if (paid === 'unknown') return 'its paid time is unknown upstream';
     if (u.ip !== need.ip && !monthPassed(u.ipChangeDate, this.today)) return `IP changed on ${u.ipChangeDate}`;
     if (!keyChangedByUs && !monthPassed(u.keyChangeDate, this.today)) return `key changed on ${u.keyChangeDate}`;
     return null;
   }
 
   /** A failed re-use: free.lic, auto-renewal off, suspended (best effort), free locally. */
-  private async putBack(lic: ManagedLicense, journal: JournalEntry, known: UpstreamLicense | null): Promise<void> {
+  private async putBack(item: number, lic: ManagedLicense, journal: JournalEntry, known: UpstreamLicense | null): Promise<void> {
     const id = lic.upstreamId;
     const attempt = async (what: string, fn: () => Promise<unknown>) => {
       try {
@@ -350,12 +438,7 @@ export class Lifecycle {
     await attempt('read it', async () => {
       u = await this.upstream.get(id);
     });
-    this.store.exclusive(() => {
-      const current = this.store.license(this.module, id) ?? lic;
-      if (u) this.record(current, u, { state: 'free', item: null });
-      else this.store.saveLicense({ ...current, state: 'free', item: null });
-      this.store.finishJournal(journal.id, 'put back into the pool');
-    });
+    this.settleReservation(item, lic, 'free', u ? factsOf(u, lic) : null, journal, 'put back into the pool');
   }
 
   /** SPEC 5.2 step 5. The journal entry is written before the order is sent and stays open until
@@ -376,27 +459,15 @@ export class Lifecycle {
       }
       throw e;
     }
-    return this.store.exclusive(() => {
-      this.store.setJournalLicense(journal.id, id);
-      const lic: ManagedLicense = {
-        module: this.module,
-        upstreamId: id,
-        pricelist: need.pricelist,
-        period: need.period,
-        state: 'bound',
-        item: service.id,
-        ip: need.ip,
-        expiredate: null,
-        ipChangeDate: this.today,
-        keyChangeDate: this.today,
-        hasKey: false,
-        updatedAt: '',
-      };
-      this.store.saveLicense(lic);
-      this.store.finishJournal(journal.id, `ordered license ${id}`);
-      log.info(`service ${service.id}: ordered license ${id}`);
-      return lic;
-    });
+    const lic = this.store.bindOrdered(
+      { module: this.module, upstreamId: id, item: service.id, pricelist: need.pricelist, period: need.period, ip: need.ip, expiredate: null, ipChangeDate: this.today, keyChangeDate: this.today, hasKey: false },
+      journal.id,
+      `ordered license ${id}`,
+    );
+    // Under the service's lock nobody else binds this service: a refusal is a broken invariant.
+    if (!lic) throw new StateError(`license ${id}, just ordered for service ${service.id}, could not be recorded: the state already has it or the service has another license`);
+    log.info(`service ${service.id}: ordered license ${id}`);
+    return lic;
   }
 
   /** SPEC 5.2 step 3: an order that was sent but never recorded. Find it upstream and adopt it. */
@@ -405,6 +476,7 @@ export class Lifecycle {
     if (journal.upstreamId !== null) {
       found = await this.upstream.get(journal.upstreamId);
     } else {
+      // The list is complete (the client reads every page), so "not in it" means not ordered.
       const candidates = (await this.upstream.list()).filter(
         (u) => u.licname === licnameOf(service.id) && u.ip === journal.ip && u.pricelist === journal.pricelist && u.status !== STATUS.deleted && !this.store.isKnown(u.id),
       );
@@ -422,16 +494,10 @@ export class Lifecycle {
       return null;
     }
     const u = found;
-    return this.store.exclusive(() => {
-      const lic = this.record(
-        { module: this.module, upstreamId: u.id, pricelist: u.pricelist, period: u.period, state: 'bound', item: service.id, ip: u.ip, expiredate: u.expiredate, ipChangeDate: u.ipChangeDate, keyChangeDate: u.keyChangeDate, hasKey: false, updatedAt: '' },
-        u,
-        {},
-      );
-      this.store.finishJournal(journal.id, `adopted license ${u.id}`);
-      log.warn(`service ${service.id}: adopted license ${u.id} ordered by an interrupted run (no second purchase)`);
-      return lic;
-    });
+    const lic = this.store.bindOrdered({ module: this.module, upstreamId: u.id, item: service.id, ...factsOf(u, null) }, journal.id, `adopted license ${u.id}`);
+    if (!lic) throw new StateError(`license ${u.id}, ordered for service ${service.id} by an interrupted run, could not be recorded: the state already has it or the service has another license`);
+    log.warn(`service ${service.id}: adopted license ${u.id} ordered by an interrupted run (no second purchase)`);
+    return lic;
   }
 
   /** SPEC 5.2 step 6: key, renewal, and the service's params. */
@@ -439,7 +505,7 @@ export class Lifecycle {
     let u = this.reusedView.get(lic.upstreamId) ?? (await this.upstream.get(lic.upstreamId));
     if (!u.lickey) u = await this.waitForKey(lic.upstreamId, u);
     u = await this.renew(service, u, active, need.period);
-    this.record(this.store.license(this.module, lic.upstreamId) ?? lic, u, {});
+    this.recordFacts(this.store.license(this.module, lic.upstreamId) ?? lic, u);
     await this.saveServiceParams(service, u);
   }
 
@@ -461,15 +527,15 @@ export class Lifecycle {
   /** Reads the license, applies the renewal rule, records it; returns the upstream view. */
   private async renewAndRecord(service: Service, lic: ManagedLicense, active: boolean): Promise<UpstreamLicense> {
     let u = await this.upstream.get(lic.upstreamId);
-    let period = lic.period;
+    let period = lic.period ?? u.period ?? 1;
     try {
       period = licensePeriod({ period: parseServicePeriod(service.period), itemtype: service.itemtype, pricelist: service.pricelist }, this.store.periodRules(this.module));
     } catch (e) {
       if (!(e instanceof BadInputError)) throw e;
-      log.warn(`service ${service.id}: period "${service.period}" unknown; renewing by the license's own period ${lic.period}`);
+      log.warn(`service ${service.id}: period "${service.period}" unknown; renewing by the license's own period ${period}`);
     }
     u = await this.renew(service, u, active, period);
-    this.record(lic, u, {});
+    this.recordFacts(lic, u);
     if (u.expiredate && u.expiredate !== service.licenseExpiredate) await this.deps.host.saveParam(service.id, 'license_expiredate', u.expiredate);
     return u;
   }
@@ -477,6 +543,10 @@ export class Lifecycle {
   /** SPEC 5.3. One period per application: maintain runs daily, so a service paid a year ahead is
    *  covered month by month. A lifetime target cannot prolong a term license: its own period is used. */
   private async renew(service: Service, u: UpstreamLicense, active: boolean, period: number): Promise<UpstreamLicense> {
+    if (u.period === null) {
+      if (active) log.warn(`license ${u.id} of service ${service.id}: its period is unknown upstream; not prolonged until it is known`);
+      return u;
+    }
     const facts = { licensePeriod: u.period, licenseExpires: u.expiredate, serviceExpires: service.expiredate, serviceActive: active, today: this.today };
     if (!needsRenewal(facts)) return u;
     const by = period === 0 ? u.period : period;
@@ -485,60 +555,85 @@ export class Lifecycle {
     return { ...u, expiredate: newExpire, status: u.status };
   }
 
-  /** SPEC 5.4: paid time left → the pool; none → deleted. "Not found" counts as released. */
-  async release(lic: ManagedLicense): Promise<void> {
+  /**
+   * SPEC 5.4 / 5.8 point 4: takes the license off the service (compare-and-set), then releases it
+   * upstream. If the licensing server fails in between, the license stays 'releasing' (in nobody's
+   * hands, not in the pool) and the error propagates: the rerun finishes the release.
+   */
+  async release(item: number, lic: ManagedLicense): Promise<void> {
+    let taken = this.store.unbind(lic);
+    if (!taken) {
+      const cur = this.store.license(lic.module, lic.upstreamId);
+      taken = cur && cur.item === item ? this.store.unbind(cur) : null;
+      if (!taken) return this.leftToOther(lic);
+    }
+    await this.finishRelease(taken);
+  }
+
+  /** Paid time left (or unknown) → the pool; a known past expiry → deleted. "Not found" counts as released. */
+  private async finishRelease(taken: ManagedLicense): Promise<void> {
+    const id = taken.upstreamId;
     let u: UpstreamLicense;
     try {
-      u = await this.upstream.get(lic.upstreamId);
+      u = await this.upstream.get(id);
     } catch (e) {
       if (!(e instanceof LicenseMissingError)) throw e;
-      log.info(`license ${lic.upstreamId} no longer exists upstream; counted as released`);
-      this.store.saveLicense({ ...lic, state: 'gone', item: null });
+      if (!this.store.markGone(taken)) return this.leftToOther(taken);
+      if (hasPaidTime(taken.period, taken.expiredate, this.today)) log.error(`license ${id} no longer exists upstream although it was paid until ${taken.period === 0 ? 'lifetime' : taken.expiredate}: its paid time is lost (reconcile shows it as lost)`);
+      else log.info(`license ${id} no longer exists upstream; counted as released`);
       return;
     }
-    if (u.status !== STATUS.deleted && hasPaidTime(u.period, u.expiredate, this.today)) {
-      if (u.status !== STATUS.suspended) await this.upstream.suspend(lic.upstreamId);
-      if (u.licname !== FREE_LICNAME || u.autoprolong) await this.upstream.edit(lic.upstreamId, { licname: FREE_LICNAME, autoprolong: false });
-      this.record(lic, { ...u, licname: FREE_LICNAME, autoprolong: false }, { state: 'free', item: null });
-      log.info(`license ${lic.upstreamId} released into the pool (paid until ${u.period === 0 ? 'lifetime' : u.expiredate})`);
+    const facts = factsOf(u, taken);
+    const paid = paidTime(facts.period, facts.expiredate, this.today);
+    if (u.status !== STATUS.deleted && paid !== 'no') {
+      if (u.status === STATUS.active) await this.upstream.suspend(id);
+      if (u.licname !== FREE_LICNAME || u.autoprolong) await this.upstream.edit(id, { licname: FREE_LICNAME, autoprolong: false });
+      if (!this.store.settle(taken, 'free', facts)) return this.leftToOther(taken);
+      if (paid === 'unknown') log.warn(`license ${id} released into the pool with its paid time unknown (period ${u.period ?? '?'}, expires ${u.expiredate ?? '?'}): kept, not deleted; not re-used until maintain learns its expiry`);
+      else log.info(`license ${id} released into the pool (paid until ${facts.period === 0 ? 'lifetime' : facts.expiredate})`);
       return;
     }
     if (u.status !== STATUS.deleted) {
       try {
-        await this.upstream.delete(lic.upstreamId);
+        await this.upstream.delete(id);
       } catch (e) {
         if (!(e instanceof LicenseMissingError)) throw e;
       }
     }
-    this.record(lic, u, { state: 'gone', item: null });
-    log.info(`license ${lic.upstreamId} had no paid time left; deleted upstream`);
+    if (!this.store.markGone(taken, facts)) return this.leftToOther(taken);
+    log.info(`license ${id} had no paid time left (expired ${facts.expiredate}); deleted upstream`);
   }
 
   // --- records -------------------------------------------------------------------------------
 
-  /** Writes the upstream's view of a license into the local row (the upstream is the authority
-   *  for dates and IP); `over` sets the local state and binding. */
-  private record(lic: ManagedLicense, u: UpstreamLicense, over: Partial<Pick<ManagedLicense, 'state' | 'item' | 'ip'>>): ManagedLicense {
-    const next: ManagedLicense = {
-      ...lic,
-      pricelist: u.pricelist || lic.pricelist,
-      period: [0, 1, 12].includes(u.period) ? u.period : lic.period,
-      ip: u.ip || lic.ip,
-      expiredate: u.expiredate ?? lic.expiredate,
-      ipChangeDate: u.ipChangeDate ?? lic.ipChangeDate,
-      keyChangeDate: u.keyChangeDate ?? lic.keyChangeDate,
-      hasKey: lic.hasKey || u.lickey !== '',
-      ...over,
-    };
-    this.store.saveLicense(next);
-    return next;
+  /** Writes the upstream's facts over the row as read (never its state or service). If another
+   *  process changed the row meanwhile, the facts go onto the fresh row only when it still serves
+   *  the same service in the same state; otherwise they are dropped (the next read brings them). */
+  private recordFacts(read: ManagedLicense, u: UpstreamLicense): ManagedLicense {
+    const facts = factsOf(u, read);
+    if (sameFacts(read, facts)) return read;
+    const written = this.store.refresh(read, facts);
+    if (written) return written;
+    const cur = this.store.license(read.module, read.upstreamId);
+    if (cur && cur.state === read.state && cur.item === read.item) return this.store.refresh(cur, factsOf(u, cur)) ?? cur;
+    return cur ?? read;
   }
 
-  private async clearServiceParams(service: Service): Promise<void> {
+  private leftToOther(lic: ManagedLicense): void {
+    log.warn(`license ${lic.upstreamId} was changed by another process meanwhile; left to it`);
+  }
+
+  private changedMeanwhile(lic: ManagedLicense): ConcurrentChangeError {
+    return new ConcurrentChangeError(lic.upstreamId);
+  }
+
+  /** Clears the service's license params (saveparam with an empty value); returns the service as it now is. */
+  private async clearServiceParams(service: Service): Promise<Service> {
     const h = this.deps.host;
     if (service.licenseId !== null) await h.saveParam(service.id, 'license_id', '');
     if (service.lickey) await h.saveSecretParam(service.id, 'lickey', ''); // lickey only ever through -e
     if (service.licenseExpiredate) await h.saveParam(service.id, 'license_expiredate', '');
+    return { ...service, licenseId: null, lickey: '', licenseExpiredate: null };
   }
 
   private async saveServiceParams(service: Service, u: UpstreamLicense): Promise<void> {

@@ -4,25 +4,45 @@
 // service and a pooled one never does. Every statement uses bound parameters.
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { now, type Day } from '../dates.js';
+import { addDays, now, type Day } from '../dates.js';
 import { StateError } from '../errors.js';
 
-/** bound: serves a service; suspended: serves a suspended service; free: in the pool; gone: left the pool. */
-export type LicenseState = 'bound' | 'suspended' | 'free' | 'gone';
+/**
+ * bound: serves a service; suspended: serves a suspended service; releasing: taken off a service
+ * that is being closed or changed whose release upstream is not finished yet (in nobody's hands and
+ * not in the pool: the rerun, or maintain, finishes it); free: in the pool; gone: left the pool.
+ */
+export type LicenseState = 'bound' | 'suspended' | 'releasing' | 'free' | 'gone';
 
 export interface ManagedLicense {
   module: number;
   upstreamId: number;
   pricelist: string;
-  period: number;
+  /** 1, 12, 0 (lifetime); null when the upstream never said (paid time unknown). */
+  period: number | null;
   state: LicenseState;
   item: number | null;
+  /** While releasing: the service it was taken off. */
+  releasedFrom: number | null;
   ip: string;
   expiredate: Day | null;
   ipChangeDate: Day | null;
   keyChangeDate: Day | null;
   hasKey: boolean;
+  /** Bumped by every change: a transition names the version it read (compare-and-set, SPEC 5.8). */
+  version: number;
   updatedAt: string;
+}
+
+/** What the licensing server says of a license: the only fields a refresh writes. */
+export interface LicenseFacts {
+  pricelist: string;
+  period: number | null;
+  ip: string;
+  expiredate: Day | null;
+  ipChangeDate: Day | null;
+  keyChangeDate: Day | null;
+  hasKey: boolean;
 }
 
 export interface PeriodRule {
@@ -96,20 +116,84 @@ const MIGRATIONS: string[] = [
    CREATE TABLE service_lock (item INTEGER PRIMARY KEY, pid INTEGER NOT NULL, command TEXT NOT NULL, since TEXT NOT NULL);
    CREATE TABLE failure_count (item INTEGER NOT NULL, command TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (item, command));`,
   `ALTER TABLE journal ADD COLUMN started_wall_ms INTEGER;`,
+  // Compare-and-set (SPEC 5.8): every row carries a version that each change names and bumps.
+  // 'releasing' holds a license between taking it off a service and finishing its release
+  // upstream; an unknown period (NULL) is kept rather than guessed.
+  `CREATE TABLE license_v3 (
+     module INTEGER NOT NULL,
+     upstream_id INTEGER NOT NULL,
+     pricelist TEXT NOT NULL,
+     period INTEGER CHECK (period IS NULL OR period IN (0, 1, 12)),
+     state TEXT NOT NULL CHECK (state IN ('bound', 'suspended', 'releasing', 'free', 'gone')),
+     item INTEGER,
+     released_from INTEGER,
+     ip TEXT NOT NULL DEFAULT '',
+     expiredate TEXT,
+     ip_change_date TEXT,
+     key_change_date TEXT,
+     has_key INTEGER NOT NULL DEFAULT 0,
+     version INTEGER NOT NULL DEFAULT 1,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (module, upstream_id),
+     CHECK ((state IN ('bound', 'suspended')) = (item IS NOT NULL)),
+     CHECK ((state = 'releasing') = (released_from IS NOT NULL))
+   );
+   INSERT INTO license_v3 (module, upstream_id, pricelist, period, state, item, ip, expiredate, ip_change_date, key_change_date, has_key, updated_at)
+     SELECT module, upstream_id, pricelist, period, state, item, ip, expiredate, ip_change_date, key_change_date, has_key, updated_at FROM license;
+   DROP TABLE license;
+   ALTER TABLE license_v3 RENAME TO license;
+   CREATE UNIQUE INDEX license_one_per_service ON license(item) WHERE item IS NOT NULL;
+   CREATE INDEX license_pool ON license(module, state, pricelist, expiredate);
+   CREATE INDEX license_releasing ON license(released_from) WHERE released_from IS NOT NULL;`,
 ];
 
-interface LicenseRow {
-  module: number;
-  upstream_id: number;
+/** The columns a transition may set (never the key, the version or the time: cas() does those). */
+interface LicenseColumns {
   pricelist: string;
-  period: number;
+  period: number | null;
   state: LicenseState;
   item: number | null;
+  released_from: number | null;
   ip: string;
   expiredate: string | null;
   ip_change_date: string | null;
   key_change_date: string | null;
   has_key: number;
+}
+
+const READ_STATES: readonly LicenseState[] = ['bound', 'suspended', 'releasing', 'free', 'gone'];
+
+function factColumns(f: LicenseFacts): Pick<LicenseColumns, 'pricelist' | 'period' | 'ip' | 'expiredate' | 'ip_change_date' | 'key_change_date' | 'has_key'> {
+  return {
+    pricelist: f.pricelist,
+    period: f.period,
+    ip: f.ip,
+    expiredate: f.expiredate,
+    ip_change_date: f.ipChangeDate,
+    key_change_date: f.keyChangeDate,
+    has_key: f.hasKey ? 1 : 0,
+  };
+}
+
+/** The day before: the pool's last query wants licenses with `expiredate >= today`. */
+function addDaysBefore(day: Day): Day {
+  return addDays(day, -1);
+}
+
+interface LicenseRow {
+  module: number;
+  upstream_id: number;
+  pricelist: string;
+  period: number | null;
+  state: LicenseState;
+  item: number | null;
+  released_from: number | null;
+  ip: string;
+  expiredate: string | null;
+  ip_change_date: string | null;
+  key_change_date: string | null;
+  has_key: number;
+  version: number;
   updated_at: string;
 }
 
@@ -121,11 +205,13 @@ function toLicense(r: LicenseRow): ManagedLicense {
     period: r.period,
     state: r.state,
     item: r.item,
+    releasedFrom: r.released_from,
     ip: r.ip,
     expiredate: r.expiredate,
     ipChangeDate: r.ip_change_date,
     keyChangeDate: r.key_change_date,
     hasKey: r.has_key === 1,
+    version: r.version,
     updatedAt: r.updated_at,
   };
 }
@@ -146,8 +232,6 @@ interface JournalRow {
 function toJournal(r: JournalRow): JournalEntry {
   return { id: r.id, module: r.module, item: r.item, kind: r.kind, upstreamId: r.upstream_id, pricelist: r.pricelist, ip: r.ip, period: r.period, startedAt: r.started_at, startedWallMs: r.started_wall_ms };
 }
-
-export type LicenseFields = Omit<ManagedLicense, 'updatedAt'>;
 
 export class LicenseStore {
   private constructor(private readonly db: Database.Database) {}
@@ -186,7 +270,7 @@ export class LicenseStore {
     return this.db.transaction(fn).immediate();
   }
 
-  // --- licenses --------------------------------------------------------------------------
+  // --- licenses: reads ---------------------------------------------------------------------
 
   license(module: number, upstreamId: number): ManagedLicense | null {
     const r = this.db.prepare('SELECT * FROM license WHERE module = ? AND upstream_id = ?').get(module, upstreamId) as LicenseRow | undefined;
@@ -197,6 +281,11 @@ export class LicenseStore {
   licenseOfService(item: number): ManagedLicense | null {
     const r = this.db.prepare('SELECT * FROM license WHERE item = ?').get(item) as LicenseRow | undefined;
     return r ? toLicense(r) : null;
+  }
+
+  /** Licenses taken off this service whose release was not finished (a close or change that failed half-way). */
+  releasingFrom(item: number): ManagedLicense[] {
+    return (this.db.prepare("SELECT * FROM license WHERE state = 'releasing' AND released_from = ? ORDER BY upstream_id").all(item) as LicenseRow[]).map(toLicense);
   }
 
   /** Known to any module of this host (an upstream id is never adopted twice). */
@@ -211,25 +300,132 @@ export class LicenseStore {
     return rows.map(toLicense);
   }
 
-  /** Free licenses of one tariff, the one that expires first first (lifetime ones last). */
-  poolCandidates(module: number, pricelist: string): ManagedLicense[] {
-    const rows = this.db
-      .prepare("SELECT * FROM license WHERE module = ? AND state = 'free' AND pricelist = ? ORDER BY CASE period WHEN 0 THEN '9999-12-31' ELSE COALESCE(expiredate, '0000-00-00') END, upstream_id")
-      .all(module, pricelist) as LicenseRow[];
-    return rows.map(toLicense);
+  /**
+   * Free licenses of one tariff in the order SPEC 5.5 takes them: first those whose paid time
+   * outlasts the renewal lead (`expiredate > lead`, then lifetime ones), the one that expires first
+   * first; then those that expire within the lead (still paid: `expiredate >= today`). Licenses
+   * with unknown paid time are never offered. Lazy: the caller stops at the first one it can use,
+   * and the index on (module, state, pricelist, expiredate) keeps that cheap in a large pool.
+   */
+  *poolCandidates(module: number, pricelist: string, today: Day, leadEnd: Day): Generator<ManagedLicense> {
+    const term = this.db.prepare(
+      "SELECT * FROM license WHERE module = ? AND state = 'free' AND pricelist = ? AND expiredate > ? AND expiredate <= ? AND period IN (1, 12) ORDER BY expiredate, upstream_id",
+    );
+    const lifetime = this.db.prepare("SELECT * FROM license WHERE module = ? AND state = 'free' AND pricelist = ? AND period = 0 ORDER BY upstream_id");
+    for (const r of term.iterate(module, pricelist, leadEnd, '9999-12-31') as Iterable<LicenseRow>) yield toLicense(r);
+    for (const r of lifetime.iterate(module, pricelist) as Iterable<LicenseRow>) yield toLicense(r);
+    for (const r of term.iterate(module, pricelist, addDaysBefore(today), leadEnd) as Iterable<LicenseRow>) yield toLicense(r);
   }
 
-  /** Inserts or replaces the whole row of one license. */
-  saveLicense(l: LicenseFields): void {
+  // --- licenses: transitions ---------------------------------------------------------------
+  // Each changes one license only if it is still exactly what the caller read (its version, and
+  // so its state and service), and returns the new row, or null when another process got there
+  // first: the caller then reads again and decides anew. There is no "save this row".
+
+  /** The licensing server's facts about a license; its state and service stay as they are. */
+  refresh(read: ManagedLicense, facts: LicenseFacts): ManagedLicense | null {
+    return this.cas(read, READ_STATES, factColumns(facts));
+  }
+
+  /** A reserved or bound license of a service that is suspended / resumed. */
+  suspendBound(read: ManagedLicense): ManagedLicense | null {
+    return this.cas(read, ['bound', 'suspended'], { state: 'suspended' });
+  }
+
+  resumeBound(read: ManagedLicense): ManagedLicense | null {
+    return this.cas(read, ['bound', 'suspended'], { state: 'bound' });
+  }
+
+  /** Takes a license off its service before it is released upstream (close, panel change). */
+  unbind(read: ManagedLicense): ManagedLicense | null {
+    if (read.item === null) return null;
+    return this.cas(read, ['bound', 'suspended'], { state: 'releasing', item: null, released_from: read.item });
+  }
+
+  /** The release is done upstream: into the pool (paid time left or unknown) or gone. A reserved
+   *  license that could not be re-used goes back the same way (bound → free). */
+  settle(read: ManagedLicense, to: 'free' | 'gone', facts: LicenseFacts | null): ManagedLicense | null {
+    return this.cas(read, ['bound', 'suspended', 'releasing', 'free'], { ...(facts ? factColumns(facts) : {}), state: to, item: null, released_from: null });
+  }
+
+  /** Left the pool, or vanished upstream. */
+  markGone(read: ManagedLicense, facts: LicenseFacts | null = null): ManagedLicense | null {
+    return this.settle(read, 'gone', facts);
+  }
+
+  /**
+   * SPEC 5.5: reserves for a service the first pooled license `usable` accepts, and opens the
+   * re-use journal entry, in one write transaction: two processes can never take the same one.
+   */
+  reservePooled(
+    want: { module: number; pricelist: string; item: number; ip: string; period: number; today: Day; leadEnd: Day },
+    usable: (l: ManagedLicense) => boolean,
+  ): { license: ManagedLicense; journal: JournalEntry } | null {
+    return this.exclusive(() => {
+      for (const cand of this.poolCandidates(want.module, want.pricelist, want.today, want.leadEnd)) {
+        if (!usable(cand)) continue;
+        const license = this.cas(cand, ['free'], { state: 'bound', item: want.item });
+        if (!license) continue;
+        const journal = this.startJournal({ module: want.module, item: want.item, kind: 'reuse', upstreamId: cand.upstreamId, pricelist: want.pricelist, ip: want.ip, period: want.period });
+        return { license, journal };
+      }
+      return null;
+    });
+  }
+
+  /**
+   * A license this module paid for (a new order, or one found upstream after a lost reply), bound
+   * to its service; finishes the journal entry in the same transaction. Refuses (null) when the
+   * row exists in any state but gone, or when the service already has a license.
+   */
+  bindOrdered(l: { module: number; upstreamId: number; item: number } & LicenseFacts, journalId: number, outcome: string): ManagedLicense | null {
+    return this.exclusive(() => {
+      const existing = this.license(l.module, l.upstreamId);
+      if ((existing && existing.state !== 'gone') || this.licenseOfService(l.item)) return null;
+      this.upsertNew(l, 'bound', l.item, existing);
+      this.setJournalLicense(journalId, l.upstreamId);
+      this.finishJournal(journalId, outcome);
+      return this.license(l.module, l.upstreamId);
+    });
+  }
+
+  /** An account license the administrator takes into the pool (`pool adopt`). Null when known. */
+  adoptIntoPool(l: { module: number; upstreamId: number } & LicenseFacts): ManagedLicense | null {
+    return this.exclusive(() => {
+      const existing = this.license(l.module, l.upstreamId);
+      if ((existing && existing.state !== 'gone') || this.isKnown(l.upstreamId)) return null;
+      this.upsertNew(l, 'free', null, existing);
+      return this.license(l.module, l.upstreamId);
+    });
+  }
+
+  private upsertNew(l: { module: number; upstreamId: number } & LicenseFacts, state: LicenseState, item: number | null, existing: ManagedLicense | null): void {
+    const cols = { ...factColumns(l), state, item, released_from: null };
+    if (existing) {
+      // A license that left the pool (gone) and is taken again: same row, next version.
+      if (!this.cas(existing, ['gone'], cols)) throw new StateError(`license ${l.upstreamId} changed while it was being recorded`);
+      return;
+    }
     this.db
       .prepare(
-        `INSERT INTO license (module, upstream_id, pricelist, period, state, item, ip, expiredate, ip_change_date, key_change_date, has_key, updated_at)
-         VALUES (@module, @upstreamId, @pricelist, @period, @state, @item, @ip, @expiredate, @ipChangeDate, @keyChangeDate, @hasKey, @updatedAt)
-         ON CONFLICT (module, upstream_id) DO UPDATE SET pricelist = excluded.pricelist, period = excluded.period, state = excluded.state,
-           item = excluded.item, ip = excluded.ip, expiredate = excluded.expiredate, ip_change_date = excluded.ip_change_date,
-           key_change_date = excluded.key_change_date, has_key = excluded.has_key, updated_at = excluded.updated_at`,
+        `INSERT INTO license (module, upstream_id, pricelist, period, state, item, released_from, ip, expiredate, ip_change_date, key_change_date, has_key, version, updated_at)
+         VALUES (@module, @upstream_id, @pricelist, @period, @state, @item, NULL, @ip, @expiredate, @ip_change_date, @key_change_date, @has_key, 1, @updated_at)`,
       )
-      .run({ ...l, hasKey: l.hasKey ? 1 : 0, updatedAt: new Date().toISOString() });
+      .run({ ...cols, module: l.module, upstream_id: l.upstreamId, updated_at: new Date().toISOString() });
+  }
+
+  /** The one UPDATE of a license row: only from the version (and a state) the caller read. */
+  private cas(read: ManagedLicense, from: readonly LicenseState[], set: Partial<LicenseColumns>): ManagedLicense | null {
+    if (!from.includes(read.state)) return null;
+    const names = Object.keys(set) as Array<keyof LicenseColumns>;
+    const assignments = names.map((n) => `${n} = @${n}`).join(', ');
+    const info = this.db
+      .prepare(
+        `UPDATE license SET ${assignments}${assignments ? ', ' : ''}version = version + 1, updated_at = @updated_at
+         WHERE module = @module AND upstream_id = @upstream_id AND version = @version AND state IN (${from.map((s) => `'${s}'`).join(', ')})`,
+      )
+      .run({ ...set, updated_at: new Date().toISOString(), module: read.module, upstream_id: read.upstreamId, version: read.version });
+    return info.changes === 1 ? this.license(read.module, read.upstreamId) : null;
   }
 
   // --- journal ---------------------------------------------------------------------------

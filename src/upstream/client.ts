@@ -61,9 +61,11 @@ function parseStatus(func: string, raw: string): LicenseStatus {
   throw broken(func, `license status "${raw}" is not one of 1..5`);
 }
 
-/** Period codes; the English names are accepted too, as some list views show them. */
-function parsePeriod(func: string, raw: string): number {
+/** Period codes; the English names are accepted too, as some list views show them. An empty
+ *  period (a license still being processed) is unknown: null, never guessed (SPEC 5.4). */
+function parsePeriod(func: string, raw: string): number | null {
   const t = raw.trim().toLowerCase();
+  if (t === '') return null;
   if (/^-?\d+$/.test(t)) return Number(t);
   if (/^(1 )?month$/.test(t)) return 1;
   if (/^(1 )?year$/.test(t)) return 12;
@@ -194,7 +196,7 @@ export class LicensingClient implements LicensingApi {
     else if (changes.autoprolong === true) {
       // The upstream takes the renewal period, not a flag; a lifetime license has none.
       const current = await this.get(id);
-      if (PROLONG_PERIODS.has(current.period)) params.autoprolong = current.period;
+      if (current.period !== null && PROLONG_PERIODS.has(current.period)) params.autoprolong = current.period;
     }
     if (Object.keys(params).length === 2) return this.get(id);
     const doc = await this.call('soft.edit', params);

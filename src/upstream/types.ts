@@ -12,8 +12,8 @@ export interface UpstreamLicense {
   ip: string;
   /** Tariff id (pricelist_id where the reply carries both a name and an id). */
   pricelist: string;
-  /** License period code: 1, 12 or 0 (lifetime). */
-  period: number;
+  /** License period code: 1, 12 or 0 (lifetime); null when the reply gave none (unknown). */
+  period: number | null;
   status: LicenseStatus;
   /** Last paid day; null when the upstream gave none. */
   expiredate: Day | null;
