@@ -74,7 +74,7 @@ export async function adoptableLicenses(ctx: AdminContext, module: number): Prom
 /** Adopts one license; returns what it did, in words. A refusal is a BadInputError naming why. */
 export async function adoptLicense(ctx: AdminContext, module: number, license: number, force: boolean): Promise<string> {
   const refuse = (why: string) => new BadInputError('license', String(license), `License ${license} was not adopted: ${why}.`);
-  if (ctx.store.isKnown(license)) throw refuse('the module already manages it (pmisplicense pool list shows it)');
+  if (ctx.store.isKnown(license)) throw refuse('it is already managed by this module (pmisplicense pool list shows it)');
   const upstream = await upstreamOf(ctx, module);
   const u = await upstream.get(license);
   const stateProblem = adoptableState(u, ctx.today);

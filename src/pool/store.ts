@@ -362,11 +362,19 @@ export class LicenseStore {
     usable: (l: ManagedLicense) => boolean,
   ): { license: ManagedLicense; journal: JournalEntry } | null {
     return this.exclusive(() => {
+      let chosen: ManagedLicense | null = null;
+      // The candidates' cursor is closed (break) before the row is written: SQLite does not
+      // write on a connection whose read is still open. Inside this transaction nothing moves.
       for (const cand of this.poolCandidates(want.module, want.pricelist, want.today, want.leadEnd)) {
-        if (!usable(cand)) continue;
-        const license = this.cas(cand, ['free'], { state: 'bound', item: want.item });
-        if (!license) continue;
-        const journal = this.startJournal({ module: want.module, item: want.item, kind: 'reuse', upstreamId: cand.upstreamId, pricelist: want.pricelist, ip: want.ip, period: want.period });
+        if (usable(cand)) {
+          chosen = cand;
+          break;
+        }
+      }
+      if (chosen) {
+        const license = this.cas(chosen, ['free'], { state: 'bound', item: want.item });
+        if (!license) throw new StateError(`pooled license ${chosen.upstreamId} changed inside a write transaction`);
+        const journal = this.startJournal({ module: want.module, item: want.item, kind: 'reuse', upstreamId: chosen.upstreamId, pricelist: want.pricelist, ip: want.ip, period: want.period });
         return { license, journal };
       }
       return null;
