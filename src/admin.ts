@@ -48,7 +48,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
       (a) => guard(async () => {
         startLog();
         const { periodsCommand } = await import('./commands/periods.js');
-        return periodsCommand(p.db, a);
+        return periodsCommand(p, a);
       })(),
     )
     .command(
@@ -69,6 +69,15 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
         }
         const { poolCommand } = await import('./commands/pool.js');
         return poolCommand(p, a);
+      })(),
+    )
+    .command(
+      'panel',
+      'The panel pages handler (run by BILLmanager)',
+      (y) => y,
+      () => guard(async () => {
+        const { runPanel } = await import('./panel/handler.js');
+        return runPanel(p);
       })(),
     )
     .command(

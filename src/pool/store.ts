@@ -515,6 +515,15 @@ export class LicenseStore {
   removePeriodRule(module: number, id: number): boolean {
     return this.db.prepare('DELETE FROM period_rule WHERE module = ? AND id = ?').run(module, id).changes === 1;
   }
+
+  /** Rewrites rule `id` of the module (the panel's edit form); false when there is no such rule. */
+  changePeriodRule(module: number, id: number, r: Omit<PeriodRule, 'id' | 'module'>): boolean {
+    return (
+      this.db
+        .prepare('UPDATE period_rule SET source = ?, target = ?, itemtype = ?, pricelist = ? WHERE module = ? AND id = ?')
+        .run(r.source, r.target, r.itemtype, r.pricelist, module, id).changes === 1
+    );
+  }
 }
 
 export function openStore(file: string): LicenseStore {

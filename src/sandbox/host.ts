@@ -491,6 +491,9 @@ function perform(db: Db, req: Request): string {
       db.prepare('INSERT INTO task (item, runningoperation, type, at) VALUES (?, ?, ?, ?)').run(item, ro, type, now);
       return render.ok(func, params);
     }
+    case 'itemtype':
+    case 'pricelist':
+      return renderCatalogList(db, func, params);
     default:
       throw new ReplyError('missed', 'func', func, `The function '${func}' was not found`);
   }
@@ -561,4 +564,42 @@ export async function runSimulatedMgrctl(argv: string[], env: NodeJS.ProcessEnv)
   } finally {
     db.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Product types and tariff plans (the `itemtype` and `pricelist` lists, SPEC 4): the choices of
+// the panel's period-rule form. Kept in their own table, set by setSimCatalog; a host whose
+// catalog was never set answers empty lists.
+
+export interface SimCatalog {
+  itemtypes: Array<{ id: number; name: string; intname: string }>;
+  /** `itemtype` is the product type's id, as BILLmanager's tariff plan list refers to it. */
+  pricelists: Array<{ id: number; name: string; itemtype: number }>;
+}
+
+const CATALOG_SCHEMA = `CREATE TABLE IF NOT EXISTS sim_catalog (kind TEXT NOT NULL, id INTEGER NOT NULL, name TEXT NOT NULL, intname TEXT NOT NULL DEFAULT '', itemtype INTEGER, PRIMARY KEY (kind, id))`;
+
+/** Replaces the simulated host's product types and tariff plans. */
+export function setSimCatalog(dbPath: string, c: SimCatalog): void {
+  const db = open(dbPath, false);
+  try {
+    db.exec(CATALOG_SCHEMA);
+    db.transaction(() => {
+      db.prepare('DELETE FROM sim_catalog').run();
+      const put = db.prepare('INSERT INTO sim_catalog (kind, id, name, intname, itemtype) VALUES (?, ?, ?, ?, ?)');
+      for (const t of c.itemtypes) put.run('itemtype', t.id, t.name, t.intname, null);
+      for (const p of c.pricelists) put.run('pricelist', p.id, p.name, '', p.itemtype);
+    }).immediate();
+  } finally {
+    db.close();
+  }
+}
+
+function renderCatalogList(db: Db, func: 'itemtype' | 'pricelist', params: Record<string, string>): string {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sim_catalog'").get() !== undefined;
+  const rows = (hasTable ? db.prepare('SELECT id, name, intname, itemtype FROM sim_catalog WHERE kind = ? ORDER BY id').all(func) : []) as Array<{ id: number; name: string; intname: string; itemtype: number | null }>;
+  const elems = rows
+    .map((r) => `<elem>${el('id', String(r.id))}${el('name', r.name)}${func === 'itemtype' ? el('intname', r.intname) : el('itemtype', String(r.itemtype ?? ''))}</elem>`)
+    .join('');
+  return `${docOpen(func)}${elems}${tparams(func, params)}</doc>\n`;
 }

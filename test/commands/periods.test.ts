@@ -49,6 +49,27 @@ describe('periods admin command', function () {
     expect((await w.exec(['periods', 'remove', '--module', '6', '--id', '9999'])).code).to.equal(1);
   });
 
+  // The messages come from src/pool/periods.ts, which the panel's rule form shares (test/panel).
+  it('says which field is wrong and why, with the messages the panel shows, and changes nothing', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--source', '1', '--target', '12', '--itemtype', 'soft'], /needs both the product type \(itemtype\) and the tariff plan \(pricelist\)/],
+      [['--source', '1', '--target', '12', '--itemtype', 'soft', '--pricelist', 'abc'], /tariff plan must be a tariff plan id .*"abc"/],
+      [['--source', '1', '--target', '12', '--itemtype', 'soft licenses!', '--pricelist', '20'], /product type must be its internal name/],
+      [['--source', '1'], /target period is required/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await w.exec(['periods', 'add', '--module', '7', ...args]);
+      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.stderr, args.join(' ')).to.match(msg);
+    }
+    expect((await w.exec(['periods', 'add', '--module', '7', '--source', '1', '--target', '12'])).stdout).to.match(/^\d+\n$/);
+    const dup = await w.exec(['periods', 'add', '--module', '7', '--source', '1', '--target', '0']);
+    expect(dup.stderr).to.match(/Rule \d+ of module 7 already exists for source period 1 and all tariff plans/);
+    const rm = await w.exec(['periods', 'remove', '--module', '7', '--id', '9999']);
+    expect(rm.stderr).to.match(/Module 7 has no period rule 9999/);
+    expect(JSON.parse((await w.exec(['periods', 'list', '--module', '7', '--json'])).stdout)).to.have.length(1);
+  });
+
   it('--help describes the admin commands', async () => {
     const r = await w.exec(['--help']);
     expect(r.code).to.equal(0);

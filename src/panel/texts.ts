@@ -1,0 +1,140 @@
+// The words the handler puts into the pages' data (cells, choices, the summary line, error
+// messages) in English and Russian. Column headers, field names, hints and buttons are in
+// etc/xml/billmgr_mod_pmisplicense_panel.xml, where COREmanager looks them up.
+import type { PeriodRuleError } from '../pool/periods.js';
+import type { Lang } from './request.js';
+
+type Pair = { en: string; ru: string };
+
+const PERIOD: Record<string, Pair> = {
+  '1': { en: '1 month', ru: '1 месяц' },
+  '3': { en: '3 months', ru: '3 месяца' },
+  '6': { en: '6 months', ru: '6 месяцев' },
+  '12': { en: '1 year', ru: '1 год' },
+  '24': { en: '2 years', ru: '2 года' },
+  '36': { en: '3 years', ru: '3 года' },
+  '0': { en: 'Lifetime', ru: 'Бессрочно' },
+  '-100': { en: 'Trial', ru: 'Пробный' },
+  '-50': { en: 'Day', ru: 'День' },
+};
+
+export function periodLabel(p: number, lang: Lang): string {
+  return PERIOD[String(p)]?.[lang] ?? String(p);
+}
+
+const WORDS = {
+  allTariffs: { en: 'All tariff plans', ru: 'Все тарифные планы' },
+  bound: { en: 'Bound', ru: 'Привязана' },
+  free: { en: 'Free (in the pool)', ru: 'Свободна (в пуле)' },
+  gone: { en: 'Gone', ru: 'Выбыла' },
+  lifetime: { en: 'Lifetime', ru: 'Бессрочно' },
+  now: { en: 'Now', ru: 'Сейчас' },
+  unknownExpiry: { en: 'Not yet: its paid time is not known (maintain reads it)', ru: 'Пока нет: срок оплаты неизвестен (его прочитает maintain)' },
+  expired: { en: 'Never: its paid time has run out', ru: 'Никогда: оплаченный срок истёк' },
+  inUse: { en: 'In use by service', ru: 'Используется услугой' },
+  leftPool: { en: 'Left the pool', ru: 'Выбыла из пула' },
+} satisfies Record<string, Pair>;
+
+export function word(k: keyof typeof WORDS, lang: Lang): string {
+  return WORDS[k][lang];
+}
+
+/** "From 2026-02-10: IP changed on 2026-01-10; key changed on …". */
+export function reusableFrom(date: string, ipChange: string | null, keyChange: string | null, lang: Lang): string {
+  const why: string[] = [];
+  if (ipChange) why.push(lang === 'ru' ? `IP изменён ${ipChange}` : `IP changed on ${ipChange}`);
+  if (keyChange) why.push(lang === 'ru' ? `ключ изменён ${keyChange}` : `key changed on ${keyChange}`);
+  const reason = why.length ? `: ${why.join('; ')}${lang === 'ru' ? ' (одно изменение в календарный месяц)' : ' (one change per calendar month)'}` : '';
+  return lang === 'ru' ? `С ${date}${reason}` : `From ${date}${reason}`;
+}
+
+export function poolSummary(free: number, paidDays: number, lifetime: number, reuses: number, lang: Lang): string {
+  if (lang === 'ru') {
+    return `В пуле лицензий: ${free}; оплаченных дней в них: ${paidDays}${lifetime ? ` (и бессрочных: ${lifetime})` : ''}; повторных использований (покупок не понадобилось): ${reuses}.`;
+  }
+  return `Licenses in the pool: ${free}; paid days they hold: ${paidDays}${lifetime ? ` (plus ${lifetime} lifetime)` : ''}; re-uses so far (purchases avoided): ${reuses}.`;
+}
+
+const KIND: Record<string, Pair> = {
+  leak: { en: 'Leak: bound to a closed or unknown service', ru: 'Утечка: привязана к закрытой или неизвестной услуге' },
+  lost: { en: 'Lost: no longer at the licensing server', ru: 'Потеряна: её больше нет на сервере лицензий' },
+  unmanaged: { en: 'Unmanaged account license', ru: 'Лицензия аккаунта вне модуля' },
+  autoprolong: { en: 'Pooled license with auto-renewal on', ru: 'Лицензия в пуле с автопродлением' },
+  drift: { en: 'Drift between upstream, state and service', ru: 'Расхождение сервера лицензий, состояния и услуги' },
+  params: { en: 'Service names a license not bound to it', ru: 'Услуга ссылается на чужую лицензию' },
+};
+
+export function findingKind(k: string, lang: Lang): string {
+  return KIND[k]?.[lang] ?? k;
+}
+
+/** Error texts the panel itself produces, with {0}… placeholders. */
+const ERR = {
+  access: { en: 'Only an administrator of BILLmanager can open the license pages.', ru: 'Страницы лицензий доступны только администратору BILLmanager.' },
+  func: { en: 'Unknown function "{0}" of the license pages.', ru: 'Неизвестная функция страниц лицензий: «{0}».' },
+  moduleId: { en: 'Select one processing module in the list (got "{0}").', ru: 'Выберите в списке один модуль обработки (получено «{0}»).' },
+  moduleMissing: { en: 'Processing module {0} was not found in BILLmanager.', ru: 'Модуль обработки {0} не найден в BILLmanager.' },
+  moduleOther: { en: 'Processing module {0} is a "{1}" module, not ISPsystem licenses (pmisplicense): its rules and pool are not kept here.', ru: 'Модуль обработки {0} — модуль «{1}», а не «Лицензии ISPsystem (pmisplicense)»: его правил и пула здесь нет.' },
+  elid: { en: 'Invalid selection "{0}": expected ids such as 1, 2, 3.', ru: 'Неверный выбор «{0}»: ожидаются номера, например 1, 2, 3.' },
+  license: { en: 'Select a license to adopt (got "{0}").', ru: 'Выберите лицензию для принятия в пул (получено «{0}»).' },
+  finding: { en: 'Invalid finding "{0}": expected kind:license:service.', ru: 'Неверная находка «{0}»: ожидается вид:лицензия:услуга.' },
+  findingGone: { en: 'Finding {0} no longer holds; nothing was done for it.', ru: 'Находка {0} больше не подтверждается; для неё ничего не сделано.' },
+  applyFailed: { en: 'Some fixes were not applied: {0}', ru: 'Часть исправлений не применена: {0}' },
+  source_missing: { en: 'Select the source period.', ru: 'Выберите исходный период.' },
+  target_missing: { en: 'Select the period to change into: 1 month, 1 year or lifetime.', ru: 'Выберите период, на который заменить: 1 месяц, 1 год или бессрочно.' },
+  source_invalid: { en: '"{0}" is not a BILLmanager period code (1, 3, 6, 12, 24, 36, 0, -100, -50).', ru: '«{0}» — не код периода BILLmanager (1, 3, 6, 12, 24, 36, 0, -100, -50).' },
+  target_invalid: { en: '"{0}" is not a license order period: licenses are sold for 1 month, 1 year or lifetime.', ru: '«{0}» — не период заказа лицензии: лицензии продаются на 1 месяц, 1 год или бессрочно.' },
+  scope_half: { en: 'A rule for one tariff plan needs both the product type and the tariff plan.', ru: 'Правилу для одного тарифного плана нужны и тип продукта, и тарифный план.' },
+  pricelist_invalid: { en: 'Select a tariff plan (got "{0}").', ru: 'Выберите тарифный план (получено «{0}»).' },
+  itemtype_invalid: { en: 'Select a product type (got "{0}").', ru: 'Выберите тип продукта (получено «{0}»).' },
+  duplicate: { en: 'Rule {1} already exists for this source period and scope; change or delete it instead.', ru: 'Правило {1} для этого исходного периода и области уже есть; измените или удалите его.' },
+  no_rule: { en: 'There is no period rule {0} in this module.', ru: 'В этом модуле нет правила периодов {0}.' },
+} satisfies Record<string, Pair>;
+
+export type PanelErrorText = keyof typeof ERR;
+
+export function errorText(k: PanelErrorText, lang: Lang, ...args: Array<string | number>): string {
+  return ERR[k][lang].replace(/\{(\d)\}/g, (_, i: string) => String(args[Number(i)] ?? ''));
+}
+
+export function ruleErrorText(e: PeriodRuleError, lang: Lang): string {
+  // English keeps the shared message (the same as the CLI's); Russian is the translation.
+  if (lang === 'en') return e.message;
+  return errorText(e.problem, lang, e.value, e.ruleId ?? '');
+}
+
+const TYPE_RU: Record<string, string> = {
+  value: 'Неверные данные',
+  auth: 'Сервер лицензий отклонил логин или пароль',
+  upstream: 'Сервер лицензий отклонил запрос',
+  connection: 'Сервер лицензий недоступен',
+  missed: 'Лицензия не найдена',
+  host: 'Ошибка обращения к BILLmanager',
+  state: 'Файл состояния модуля недоступен',
+  busy: 'Модуль занят этой услугой',
+  internal: 'Внутренняя ошибка модуля',
+};
+
+/** A module error's message for the page: Russian gets a translated lead and the details as they are. */
+export function moduleErrorText(type: string, message: string, lang: Lang): string {
+  if (lang === 'en') return message;
+  return `${TYPE_RU[type] ?? 'Ошибка'}: ${message}`;
+}
+
+/** Display names of the licensing server's reference tariffs (SPEC 1); any other id shows as is. */
+const TARIFF_NAMES: Record<string, string> = {
+  '3541': 'ISPmanager Lite/Pro/Host',
+  '4601': 'ISPmanager Business',
+  '55331': 'BILLmanager 6 Startup',
+  '55333': 'BILLmanager 6 Advanced',
+  '55335': 'BILLmanager 6 Corporate',
+  '55227': 'ISPmanager 6 Lite',
+  '55228': 'ISPmanager 6 Pro',
+  '55229': 'ISPmanager 6 Host',
+  '55230': 'ISPmanager 6 Business',
+};
+
+export function tariffLabel(pricelist: string): string {
+  const name = TARIFF_NAMES[pricelist];
+  return name ? `${name} (${pricelist})` : `#${pricelist}`;
+}
