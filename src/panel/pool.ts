@@ -19,6 +19,8 @@ export function paidDays(l: Pick<ManagedLicense, 'period' | 'expiredate'>, today
 function reusable(l: ManagedLicense, ctx: PageContext): string {
   if (l.state === 'bound' || l.state === 'suspended') return `${word('inUse', ctx.lang)} ${l.item ?? ''}`.trim();
   if (l.state === 'gone') return word('leftPool', ctx.lang);
+  // Taken off a service whose close did not finish: the close's rerun (or maintain) finishes it.
+  if (l.state === 'releasing') return `${word('releasingFrom', ctx.lang)} ${l.releasedFrom ?? ''}`.trim();
   if (eligibleFromPool(l, ctx.today)) return word('now', ctx.lang);
   if (l.period !== 0 && l.expiredate === null) return word('unknownExpiry', ctx.lang);
   if (!hasPaidTime(l.period, l.expiredate, ctx.today)) return word('expired', ctx.lang);

@@ -27,6 +27,8 @@ const WORDS = {
   bound: { en: 'Bound', ru: 'Привязана' },
   free: { en: 'Free (in the pool)', ru: 'Свободна (в пуле)' },
   gone: { en: 'Gone', ru: 'Выбыла' },
+  releasing: { en: 'Being released', ru: 'Освобождается' },
+  releasingFrom: { en: 'Not yet: its release from service', ru: 'Пока нет: не завершено освобождение от услуги' },
   lifetime: { en: 'Lifetime', ru: 'Бессрочно' },
   now: { en: 'Now', ru: 'Сейчас' },
   unknownExpiry: { en: 'Not yet: its paid time is not known (maintain reads it)', ru: 'Пока нет: срок оплаты неизвестен (его прочитает maintain)' },

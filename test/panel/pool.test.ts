@@ -4,6 +4,7 @@
 // pages are tested once the real implementations are merged.)
 import { expect } from 'chai';
 import { child, childText } from '../../src/xml.js';
+import { seedLicenses } from '../support/seed-state.js';
 import { World } from '../support/world.js';
 import { errorOf, rows, runPanelExe } from './run.js';
 
@@ -12,17 +13,17 @@ describe('panel: License pool', function () {
   let w: World;
   before(async () => {
     w = await World.create(); // today is 2026-01-10
+    const base = { module: 1, period: 1, item: null, ipChangeDate: null, keyChangeDate: null, hasKey: true };
+    seedLicenses(w.db, [
+      { ...base, upstreamId: 501, pricelist: '3541', state: 'free', ip: '203.0.113.1', expiredate: '2026-02-09', ipChangeDate: '2025-12-01' },
+      { ...base, upstreamId: 502, pricelist: '4601', state: 'free', ip: '203.0.113.2', expiredate: '2026-03-10', ipChangeDate: '2026-01-05' },
+      { ...base, upstreamId: 503, pricelist: '3541', state: 'bound', item: 77, ip: '203.0.113.3', expiredate: '2026-02-01' },
+      { ...base, upstreamId: 504, pricelist: '3541', state: 'gone', ip: '203.0.113.4', expiredate: '2025-12-01' },
+      { ...base, upstreamId: 505, pricelist: '55331', state: 'free', period: 0, ip: '203.0.113.5', expiredate: null },
+      { ...base, upstreamId: 506, pricelist: '9<9>&\u0007', state: 'free', ip: '203.0.113.6', expiredate: null },
+      { ...base, module: 2, upstreamId: 601, pricelist: '3541', state: 'free', ip: '203.0.113.9', expiredate: '2026-05-01' },
+    ]);
     w.store((s) => {
-      const base = { module: 1, period: 1, item: null, ipChangeDate: null, keyChangeDate: null, hasKey: true };
-      s.saveLicense({ ...base, upstreamId: 501, pricelist: '3541', state: 'free', ip: '203.0.113.1', expiredate: '2026-02-09', ipChangeDate: '2025-12-01' });
-      s.saveLicense({ ...base, upstreamId: 502, pricelist: '4601', state: 'free', ip: '203.0.113.2', expiredate: '2026-03-10', ipChangeDate: '2026-01-05' });
-      s.saveLicense({ ...base, upstreamId: 503, pricelist: '3541', state: 'bound', item: 77, ip: '203.0.113.3', expiredate: '2026-02-01' });
-      s.saveLicense({ ...base, upstreamId: 504, pricelist: '3541', state: 'gone', ip: '203.0.113.4', expiredate: '2025-12-01' });
-      s.saveLicense({ ...base, upstreamId: 505, pricelist: '55331', state: 'free', period: 0, ip: '203.0.113.5', expiredate: null });
-      // An odd tariff value: escaped, its control character dropped; paid time unknown.
-      s.saveLicense({ ...base, upstreamId: 506, pricelist: '9<9>&\u0007', state: 'free', ip: '203.0.113.6', expiredate: null });
-      // Another module's license is not on this module's page.
-      s.saveLicense({ ...base, module: 2, upstreamId: 601, pricelist: '3541', state: 'free', ip: '203.0.113.9', expiredate: '2026-05-01' });
       const reused = s.startJournal({ module: 1, item: 9, kind: 'reuse', upstreamId: 501, pricelist: '3541', ip: '203.0.113.1', period: 1 });
       s.finishJournal(reused.id, 'reused');
       const failed = s.startJournal({ module: 1, item: 10, kind: 'reuse', upstreamId: 502, pricelist: '4601', ip: '203.0.113.2', period: 1 });
