@@ -173,7 +173,7 @@ export interface OptionSpec {
   /** itemtype.id of the option's detail (its intname is the key when the option has none). */
   itemtype?: number | null;
   addontype: 1 | 2 | 3;
-  billtype?: number;
+  billtype?: number | null;
   active?: 'on' | 'off';
   compound?: number | null;
   addonlimit?: number | null;
@@ -211,7 +211,7 @@ export class Catalog {
     for (const i of o.items ?? []) await this.db.exec('INSERT INTO enumerationitem (id, intname) VALUES (?, ?)', [i.id, i.intname]);
     await this.db.exec(
       'INSERT INTO pricelist (id, parent, intname, itemtype, addontype, billtype, active, compound, addonlimit, addonbool, enumerationitem) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [o.id, tariff, o.intname ?? null, o.itemtype ?? null, o.addontype, o.billtype ?? 2, o.active ?? 'on', o.compound ?? null, o.addonlimit ?? null, o.addonbool ?? null, o.defaultItem ?? null],
+      [o.id, tariff, o.intname ?? null, o.itemtype ?? null, o.addontype, o.billtype === undefined ? 2 : o.billtype, o.active ?? 'on', o.compound ?? null, o.addonlimit ?? null, o.addonbool ?? null, o.defaultItem ?? null],
     );
     this.items.set(o.id, o.items ?? []);
   }
@@ -220,7 +220,7 @@ export class Catalog {
    * A service of `tariff` with its option choices, in the database and in the simulated host's
    * soft.edit (addon_<option id> = item id or amount, with an slist for enumerations).
    */
-  async service(sim: SimulatedHost, id: number, tariff: number, choices: ChoiceSpec[]): Promise<void> {
+  async service(sim: SimulatedHost | null, id: number, tariff: number, choices: ChoiceSpec[]): Promise<void> {
     await this.db.exec('INSERT INTO item (id, parent, pricelist) VALUES (?, NULL, ?)', [id, tariff]);
     for (const c of choices) {
       await this.db.exec('INSERT INTO item (id, parent, pricelist, intvalue, addonlimit, boolvalue, enumerationitem) VALUES (?, ?, ?, ?, ?, ?, ?)', [
@@ -237,7 +237,7 @@ export class Catalog {
       const value = c.enumerationitem != null ? String(c.enumerationitem) : (c.boolvalue ?? String(c.intvalue ?? ''));
       return { id: c.option, value, choices: (this.items.get(c.option) ?? []).map((i) => ({ id: i.id, name: i.name })) };
     });
-    sim.setFormOptions(id, shown);
+    sim?.setFormOptions(id, shown);
   }
 
   async param(item: number, intname: string, value: string): Promise<void> {
