@@ -41,7 +41,7 @@ function fail(value: string, message: string, addons: Record<string, string>, so
 
 function accept(item: number, value: string, source: PanelSource, why: string, addons: Record<string, string>): PanelResolution {
   if (!PANEL_VALUE.test(value)) {
-    return fail(value, `Service ${item}: the control panel "${value}" (${why}) is neither a tariff id of the licensing server (digits, e.g. 3541) nor "nopanel". Set the enumeration value's internal name to the tariff id.`, addons, source);
+    return fail(value, `Service ${item}: the control panel "${value}" (${why}) is not a tariff id of the licensing server (digits, e.g. 3541) nor "nopanel". Set the enumeration value's internal name to the tariff id.`, addons, source);
   }
   return { panel: value, source, why, error: null, addons };
 }

@@ -172,7 +172,7 @@ describe('resolvePanel (SPEC 4 order of sources)', () => {
   });
   it('a panel value that is not a tariff id nor nopanel is a value error', () => {
     const r = resolvePanel(1, '', { tariff: 20, options: [enumOpt(3, 'panel', 'ispmanager-lite', ['ispmanager-lite'])] });
-    expect(r.error!.message).to.match(/neither a tariff id/);
+    expect(r.error!.message).to.match(/is not a tariff id/);
   });
   it('only options named addon_<digits> become upstream add-ons', () => {
     const r = resolvePanel(1, '3541', {
