@@ -1,6 +1,7 @@
 // Bundles the module into dist/: `pmisplicense` (the executable BILLmanager runs) and
 // `sandbox-mgrctl` (the simulated host's mgrctl). ESM with code splitting, so each command loads
-// only the chunks it needs; better-sqlite3 stays external (native addon).
+// only the chunks it needs; better-sqlite3 (native addon) and mysql2 (CommonJS requiring node
+// built-ins, which an ESM bundle cannot) stay external.
 import { build } from 'esbuild';
 import { chmodSync, renameSync, rmSync, existsSync } from 'node:fs';
 
@@ -17,7 +18,7 @@ await build({
   outdir: 'dist',
   entryNames: '[name]',
   chunkNames: 'chunks/[name]-[hash]',
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'mysql2'],
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',

@@ -91,6 +91,20 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
       })(),
     )
     .command(
+      'diagnose',
+      "Where a service's panel and add-ons come from (soft.edit, BILLmanager's database) and which ones the module would use",
+      (y) => y.option('item', { type: 'number', demandOption: true, describe: 'service id in BILLmanager' }),
+      (a) => guard(async () => {
+        if (!Number.isInteger(a.item) || a.item <= 0) {
+          process.stderr.write(`pmisplicense: --item must be a service id (a positive whole number), got '${String(a.item)}'\n`);
+          return 2;
+        }
+        startLog();
+        const { diagnose } = await import('./commands/diagnose.js');
+        return diagnose(p, { item: a.item });
+      })(),
+    )
+    .command(
       'sandbox',
       'Run the sandbox licensing server on loopback (for a test processing module, the tests and the demo)',
       (y) =>

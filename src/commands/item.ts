@@ -54,7 +54,12 @@ export function itemCommand(command: string, post: PostOperation | null, step: (
         // The lock comes first, so that what we read of the service is what the previous holder left.
         await lockService(store, item, command);
         try {
-          const service = await host.readService(item);
+          let service = await host.readService(item);
+          // Only these two need the panel and add-ons, hence BILLmanager's database (SPEC 4).
+          if (command === 'open' || command === 'setparam') {
+            const { withResolvedPanel } = await import('../host/panel.js');
+            service = await withResolvedPanel(host, service);
+          }
           if (service.processingmodule === null) {
             throw new BadInputError('processingmodule', '', `Service ${item} has no processing module in BILLmanager; assign the pmisplicense module to its tariff.`);
           }

@@ -5,9 +5,9 @@ import { HostError } from '../errors.js';
 import { addSecret, log, mask } from '../log.js';
 import { normalizeDay } from '../dates.js';
 import { paths } from '../config.js';
-import { childText, type XmlElement } from '../xml.js';
+import { childrenNamed, childText, type XmlElement } from '../xml.js';
 import { HostReplyError, runMgrctl, type MgrctlOptions, type MgrctlParams } from './mgrctl.js';
-import type { ModuleSettings, PostOperation, Service } from './types.js';
+import type { DatabaseSettings, FormField, ModuleSettings, PostOperation, Service, ServiceListRow } from './types.js';
 
 export interface HostOptions {
   /** Per call; default 60 000 ms. */
@@ -46,7 +46,13 @@ function intOrNull(s: string): number | null {
   return /^\d+$/.test(t) ? Number(t) : null;
 }
 
-const ADDON_RE = /^addon_\d+$/;
+/** The fields of an edit form: the document's children that carry a value (not <tparams>, <slist>, <msg> …). */
+function formFields(doc: XmlElement): FormField[] {
+  return doc.children.filter((c) => c.children.length === 0 && !['tparams', 'slist', 'metadata'].includes(c.name)).map((c) => ({ name: c.name, value: c.text }));
+}
+
+/** The paramlist names the module reads (SPEC 4); their case as BILLmanager's config spells them. */
+const DB_PARAMS = ['DBHost', 'DBUser', 'DBPassword', 'DBName', 'DBSocket'] as const;
 
 export class Host {
   constructor(
@@ -65,6 +71,11 @@ export class Host {
   }
 
   async readService(item: number): Promise<Service> {
+    return (await this.readServiceWithForm(item)).service;
+  }
+
+  /** soft.edit once: the typed service, and every field of the form as given (for `diagnose`). */
+  async readServiceWithForm(item: number): Promise<{ service: Service; form: FormField[] }> {
     let doc: XmlElement;
     try {
       doc = await this.call('soft.edit', { elid: item });
@@ -78,8 +89,6 @@ export class Host {
 
     const lickey = childText(doc, 'lickey');
     addSecret(lickey);
-    const addons: Record<string, string> = {};
-    for (const c of doc.children) if (ADDON_RE.test(c.name)) addons[c.name] = c.text;
 
     const licenseIdText = childText(doc, 'license_id');
     const licenseId = intOrNull(licenseIdText);
@@ -87,7 +96,7 @@ export class Host {
       log.warn(`service ${item}: param license_id '${mask(licenseIdText)}' is not a number; treated as no license`);
     }
     const statusText = childText(doc, 'status');
-    return {
+    const service: Service = {
       id,
       ip: childText(doc, 'ip').trim(),
       panel: childText(doc, 'panel').trim(),
@@ -100,8 +109,43 @@ export class Host {
       licenseId,
       lickey: lickey.trim(),
       licenseExpiredate: normalizeDay(childText(doc, 'license_expiredate')),
-      addons,
+      // The form's addon_<N> fields are host option ids with host item ids as values: never sent
+      // upstream (SPEC 4). The upstream add-ons come from the tariff options (./panel.ts).
+      addons: {},
     };
+    return { service, form: formFields(doc) };
+  }
+
+  /**
+   * BILLmanager's database settings from `paramlist` (SPEC 4): `<elem>` rows of name/value, or a
+   * flat document of named children. The password is registered as a secret at once.
+   */
+  async readDatabaseSettings(): Promise<DatabaseSettings> {
+    const doc = await this.call('paramlist', {});
+    const found = new Map<string, string>();
+    for (const row of childrenNamed(doc, 'elem')) {
+      const name = childText(row, 'name').trim();
+      if (name) found.set(name.toLowerCase(), childText(row, 'value'));
+    }
+    for (const c of doc.children) {
+      if (c.children.length === 0 && !found.has(c.name.toLowerCase())) found.set(c.name.toLowerCase(), c.text);
+    }
+    const get = (n: (typeof DB_PARAMS)[number]) => found.get(n.toLowerCase()) ?? '';
+    const password = get('DBPassword');
+    addSecret(password);
+    return { host: get('DBHost').trim(), user: get('DBUser').trim(), password, name: get('DBName').trim(), socket: get('DBSocket').trim() };
+  }
+
+  /** The `soft` list in one call (SPEC 3 `reconcile`): id, status, processing module and IP of every service. */
+  async listServices(): Promise<ServiceListRow[]> {
+    const doc = await this.call('soft', {});
+    const rows: ServiceListRow[] = [];
+    for (const e of childrenNamed(doc, 'elem')) {
+      const id = intOrNull(childText(e, 'id'));
+      if (id === null) continue; // a row without an id names no service
+      rows.push({ id, status: intOrNull(childText(e, 'status')) ?? 0, processingmodule: intOrNull(childText(e, 'processingmodule')), ip: childText(e, 'ip').trim() });
+    }
+    return rows;
   }
 
   async readModule(id: number): Promise<ModuleSettings> {

@@ -5,7 +5,11 @@ export interface Service {
   id: number;
   /** '' when the server has no IP yet (retryable); otherwise a validated IPv4/IPv6 address. */
   ip: string;
-  /** Enumeration internal name: the upstream tariff id, or 'nopanel'. */
+  /**
+   * Enumeration internal name: the upstream tariff id, or 'nopanel'. As read from soft.edit it is
+   * the product-type parameter `panel` ('' when the form has none); `open` and `setparam` replace it
+   * with the resolution of SPEC 4 (src/host/panel.ts), which reads the tariff options.
+   */
   panel: string;
   /** BILLmanager period code as given (validated by the period rules, not here). */
   period: string;
@@ -19,8 +23,38 @@ export interface Service {
   licenseId: number | null;
   lickey: string;
   licenseExpiredate: Day | null;
-  /** Params named addon_<id>, passed to the order as they are. */
+  /**
+   * The upstream add-ons sent with an order: tariff options named addon_<digits> with their totals
+   * (SPEC 4). Never a field of soft.edit (its addon_<N> are the host's own option ids): empty as
+   * read from soft.edit, filled by the resolution for `open` and `setparam`.
+   */
   addons: Record<string, string>;
+}
+
+/** One child of the soft.edit document, as the host gave it (for `diagnose`). */
+export interface FormField {
+  name: string;
+  value: string;
+}
+
+/** A row of the `soft` list (SPEC 4): what `reconcile` needs of every service in one call. */
+export interface ServiceListRow {
+  id: number;
+  /** 1 ordered, 2 active, 3 suspended, 4 deleted, 5 processing; 0 when the host gave none. */
+  status: number;
+  processingmodule: number | null;
+  ip: string;
+}
+
+/** BILLmanager's own database as `paramlist` names it (SPEC 4). */
+export interface DatabaseSettings {
+  host: string;
+  user: string;
+  password: string;
+  /** '' = no database: no tariff options are read. */
+  name: string;
+  /** Unix socket; when set it is used instead of TCP to `host`. */
+  socket: string;
 }
 
 export interface ModuleSettings {

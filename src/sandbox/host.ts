@@ -22,6 +22,19 @@ export interface SimService {
   params: Record<string, string>;
 }
 
+/**
+ * A tariff option as BILLmanager's soft.edit shows it: `addon_<option id>` with the host's
+ * enumeration-item id (or amount) as value, and for an enumeration an `<slist>` of its items.
+ * The simulated host only shows it; the values the module reads come from the database.
+ */
+export interface SimFormOption {
+  /** The host's option id (pricelist.id). */
+  id: number;
+  value: string;
+  /** Enumeration items: host item id → display name. */
+  choices?: { id: number; name: string }[];
+}
+
 export type NewSimService = { id: number } & Partial<Omit<SimService, 'id'>>;
 /** A param set to null is removed. */
 export type SimServiceUpdate = Partial<Omit<SimService, 'id' | 'params'>> & { params?: Record<string, string | null> };
@@ -99,7 +112,7 @@ const POST_STATUS: Readonly<Record<string, number | undefined>> = {
   setparam: undefined,
 };
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS service (
@@ -118,6 +131,17 @@ CREATE TABLE IF NOT EXISTS service_param (
   name TEXT NOT NULL,
   value TEXT NOT NULL,
   PRIMARY KEY (service, name)
+);
+CREATE TABLE IF NOT EXISTS service_form_option (
+  service INTEGER NOT NULL REFERENCES service(id) ON DELETE CASCADE,
+  option_id INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  choices TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (service, option_id)
+);
+CREATE TABLE IF NOT EXISTS setting (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS module (
   id INTEGER PRIMARY KEY,
@@ -186,6 +210,17 @@ interface ServiceRow {
   status: number;
 }
 
+function formOptions(db: Db, id: number): SimFormOption[] {
+  const rows = db.prepare('SELECT option_id, value, choices FROM service_form_option WHERE service = ? ORDER BY option_id').all(id) as { option_id: number; value: string; choices: string }[];
+  return rows.map((r) => ({ id: r.option_id, value: r.value, choices: JSON.parse(r.choices) as { id: number; name: string }[] }));
+}
+
+function settings(db: Db): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of db.prepare('SELECT name, value FROM setting ORDER BY name').all() as { name: string; value: string }[]) out[r.name] = r.value;
+  return out;
+}
+
 function readService(db: Db, id: number): SimService | undefined {
   const row = db.prepare('SELECT * FROM service WHERE id = ?').get(id) as ServiceRow | undefined;
   if (!row) return undefined;
@@ -212,6 +247,13 @@ export interface SimulatedHost {
   addService(s: NewSimService): SimService;
   service(id: number): SimService | undefined;
   updateService(id: number, change: SimServiceUpdate): SimService;
+  /** What soft.edit shows of the service's tariff options (replaces the previous ones). */
+  setFormOptions(id: number, options: SimFormOption[]): void;
+  /**
+   * BILLmanager's settings as `paramlist` gives them (DBHost, DBUser, DBPassword, DBName,
+   * DBSocket …); a value null removes the setting. The demo's host names no database.
+   */
+  setParamList(values: Record<string, string | null>): void;
   /** Every mgrctl call so far, oldest first; only those of `func` when given. */
   calls(func?: string): SimCall[];
   runningOperation(id: number): SimRunningOperation | undefined;
@@ -255,6 +297,21 @@ export function createSimulatedHost(dbPath: string): SimulatedHost {
         if (change.params) setParams(db, id, change.params);
       }).immediate();
       return readService(db, id)!;
+    },
+    setFormOptions(id, options) {
+      db.transaction(() => {
+        db.prepare('DELETE FROM service_form_option WHERE service = ?').run(id);
+        const put = db.prepare('INSERT INTO service_form_option (service, option_id, value, choices) VALUES (?, ?, ?, ?)');
+        for (const o of options) put.run(id, o.id, o.value, JSON.stringify(o.choices ?? []));
+      }).immediate();
+    },
+    setParamList(values) {
+      db.transaction(() => {
+        for (const [name, value] of Object.entries(values)) {
+          if (value === null) db.prepare('DELETE FROM setting WHERE name = ?').run(name);
+          else db.prepare('INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value);
+        }
+      }).immediate();
     },
     calls(func) {
       const rows = (
@@ -381,11 +438,12 @@ function docOpen(func: string, extra = ''): string {
 
 /** The reply shapes of test/fixtures/mgrctl/*.xml. */
 export const render = {
-  service(s: SimService, params: Record<string, string>): string {
+  service(s: SimService, params: Record<string, string>, options: SimFormOption[] = []): string {
     const fields: [string, string][] = [
       ['id', String(s.id)],
       ['ip', s.ip],
-      ['panel', s.panel],
+      // The product-type parameter `panel`: absent from the form when the product type has none.
+      ...(s.panel === '' ? [] : [['panel', s.panel] as [string, string]]),
       ['period', s.period],
       ['expiredate', s.expiredate],
       ['pricelist', s.pricelist],
@@ -394,7 +452,25 @@ export const render = {
       ['status', String(s.status)],
       ...Object.entries(s.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     ];
-    return `${docOpen(`${s.itemtype}.edit`, ` stylesheet="edit" elname="Software" elid="${s.id}"`)}${fields.map(([k, v]) => el(k, v)).join('')}${tparams(`${s.itemtype}.edit`, params)}</doc>\n`;
+    // Tariff options as BILLmanager's form shows them: host ids only (never the internal names).
+    const addons = options.map((o) => el(`addon_${o.id}`, o.value)).join('');
+    const slists = options
+      .filter((o) => (o.choices ?? []).length > 0)
+      .map((o) => `<slist name="addon_${o.id}">${o.choices!.map((c) => `<val key="${c.id}">${escapeXml(c.name)}</val>`).join('')}</slist>`)
+      .join('');
+    return `${docOpen(`${s.itemtype}.edit`, ` stylesheet="edit" elname="Software" elid="${s.id}"`)}${fields.map(([k, v]) => el(k, v)).join('')}${addons}${slists}${tparams(`${s.itemtype}.edit`, params)}</doc>\n`;
+  },
+  /** BILLmanager's settings as `<elem>` rows of name and value. */
+  paramList(values: Record<string, string>, params: Record<string, string>): string {
+    const rows = Object.entries(values).map(([k, v]) => `<elem>${el('name', k)}${el('value', v)}</elem>`).join('');
+    return `${docOpen('paramlist')}${rows}${tparams('paramlist', params)}</doc>\n`;
+  },
+  /** The `soft` list: one <elem> per service of the product type. */
+  serviceList(services: SimService[], params: Record<string, string>): string {
+    const rows = services
+      .map((s) => `<elem>${el('id', String(s.id))}${el('ip', s.ip)}${el('status', String(s.status))}${el('processingmodule', s.processingmodule === null ? '' : String(s.processingmodule))}${el('pricelist', s.pricelist)}${el('expiredate', s.expiredate)}</elem>`)
+      .join('');
+    return `${docOpen('soft')}${rows}${tparams('soft', params)}</doc>\n`;
   },
   module(m: SimModule, params: Record<string, string>): string {
     return `${docOpen('processing.edit', ` stylesheet="edit" elname="Processing module" elid="${m.id}"`)}${el('id', String(m.id))}${el('module', 'pmisplicense')}${el('url', m.url)}${el('username', m.username)}${el('password', m.password)}${tparams('processing.edit', params)}</doc>\n`;
@@ -448,9 +524,15 @@ function perform(db: Db, req: Request): string {
     const s = readService(db, elid);
     // A service of another product type is not reachable through this type's form.
     if (!s || s.itemtype !== edit[1]) throw missed('elid', String(elid));
-    return render.service(s, params);
+    return render.service(s, params, formOptions(db, elid));
   }
   switch (func) {
+    case 'paramlist':
+      return render.paramList(settings(db), params);
+    case 'soft': {
+      const ids = db.prepare("SELECT id FROM service WHERE itemtype = 'soft' ORDER BY id").all() as { id: number }[];
+      return render.serviceList(ids.map((r) => readService(db, r.id)!), params);
+    }
     case 'processing.edit': {
       const elid = intParam(params, 'elid');
       const m = db.prepare('SELECT id, url, username, password FROM module WHERE id = ?').get(elid) as SimModule | undefined;

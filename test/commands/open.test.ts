@@ -22,7 +22,9 @@ describe('open', function () {
     const [lic] = w.sandbox.licenses();
     expect(w.sandbox.licenses()).to.have.length(1);
     expect(lic).to.include({ licname: 'Item #101', ip: '203.0.113.10', pricelist: '3541', period: 1, remoteid: '101', autoprolongOn: false });
-    expect(lic!.addons).to.deep.equal({ addon_4602: '3' });
+    // A service param named like an add-on is never forwarded (SPEC 4: without a database no add-on is sent).
+    expect(lic!.addons ?? {}).to.deep.equal({});
+    expect(Object.keys(w.requests('soft.order.param')[0]!.params).filter((k) => k.startsWith('addon_'))).to.deep.equal([]);
     const params = w.host.sim.service(101)!.params;
     expect(params.license_id).to.equal(String(lic!.id));
     expect(params.lickey).to.equal(lic!.lickey).and.to.have.length.above(8);

@@ -1,6 +1,6 @@
 // Host against the simulated host's real mgrctl executable (a separate process, as in production).
 import { expect } from 'chai';
-import { readFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Host, ServiceNotFoundError, ModuleNotFoundError } from '../../src/host/host.js';
 import { HostReplyError } from '../../src/host/mgrctl.js';
@@ -54,7 +54,7 @@ describe('Host (against the simulated host)', function () {
   }
 
   describe('readService', () => {
-    it('parses every field, the params and the addons', async () => {
+    it('parses every field; the product-type parameter panel; never an add-on from the form', async () => {
       const s = await host.readService(2417);
       expect(s).to.deep.equal({
         id: 2417,
@@ -69,7 +69,8 @@ describe('Host (against the simulated host)', function () {
         licenseId: 991207,
         lickey: 'KEY-OLD-1234',
         licenseExpiredate: '2025-12-14',
-        addons: { addon_4602: '3', addon_17: 'x' },
+        // soft.edit's addon_<N> are the host's option ids: never upstream add-ons (SPEC 4).
+        addons: {},
       });
       expect(fake.sim.calls().map((c) => c.argv)).to.deep.equal([['-m', 'billmgr', '-o', 'xml', 'soft.edit', 'elid=2417']]);
       // The key is a registered secret from now on.
@@ -104,6 +105,60 @@ describe('Host (against the simulated host)', function () {
     it('reports a service of another product type as not found', async () => {
       fake.sim.addService({ id: 8, itemtype: 'vds' });
       expect(await rejection(host.readService(8))).to.be.instanceOf(ServiceNotFoundError);
+    });
+  });
+
+  describe('readServiceWithForm', () => {
+    it("gives every field of the form as the host showed it, tariff options included, without the slist", async () => {
+      fake.sim.setFormOptions(2417, [{ id: 16660, value: '399', choices: [{ id: 398, name: 'Lite' }, { id: 399, name: 'Business' }] }]);
+      const { service, form } = await host.readServiceWithForm(2417);
+      expect(service.addons).to.deep.equal({});
+      expect(form.find((f) => f.name === 'addon_16660')).to.deep.equal({ name: 'addon_16660', value: '399' });
+      expect(form.map((f) => f.name)).to.not.include.members(['slist', 'tparams']);
+      expect(form.find((f) => f.name === 'panel')!.value).to.equal('4601');
+    });
+
+    it('has no panel when the product type has no such parameter', async () => {
+      fake.sim.addService({ id: 9, panel: '' });
+      const { service, form } = await host.readServiceWithForm(9);
+      expect(service.panel).to.equal('');
+      expect(form.map((f) => f.name)).to.not.include('panel');
+    });
+  });
+
+  describe('readDatabaseSettings (paramlist)', () => {
+    it('reads the <elem> rows and registers the password as a secret', async () => {
+      fake.sim.setParamList({ DBHost: 'db.local', DBUser: 'billmgr', DBPassword: 'Db-Pa55-<&>-x', DBName: 'billmgr', DBSocket: '/run/mysqld/mysqld.sock', Other: 'x' });
+      const db = await host.readDatabaseSettings();
+      expect(db).to.deep.equal({ host: 'db.local', user: 'billmgr', password: 'Db-Pa55-<&>-x', name: 'billmgr', socket: '/run/mysqld/mysqld.sock' });
+      expect(fake.sim.calls('paramlist').map((c) => c.argv)).to.deep.equal([['-m', 'billmgr', '-o', 'xml', 'paramlist']]);
+      await host.saveParam(2417, 'note', 'Db-Pa55-<&>-x');
+      expect(logText()).to.not.include('Db-Pa55');
+    });
+
+    it('no database named: empty name', async () => {
+      expect((await host.readDatabaseSettings()).name).to.equal('');
+    });
+
+    it('accepts a flat document of named children', async () => {
+      const script = join(fake.dir, 'flat-mgrctl');
+      writeFileSync(script, `#!/bin/sh\necho '<doc><DBName>billmgr</DBName><DBUser>u</DBUser><DBPassword>Flat-Secret-1</DBPassword><DBHost>127.0.0.1:3307</DBHost></doc>'\n`);
+      chmodSync(script, 0o755);
+      const db = await new Host(script).readDatabaseSettings();
+      expect(db).to.deep.equal({ host: '127.0.0.1:3307', user: 'u', password: 'Flat-Secret-1', name: 'billmgr', socket: '' });
+    });
+  });
+
+  describe('listServices (the soft list)', () => {
+    it('gives id, status, processing module and IP of every service in one call', async () => {
+      fake.sim.addService({ id: 7, ip: '', status: 4, processingmodule: null });
+      fake.sim.addService({ id: 8, itemtype: 'vds' });
+      const rows = await host.listServices();
+      expect(rows).to.deep.equal([
+        { id: 7, status: 4, processingmodule: null, ip: '' },
+        { id: 2417, status: 2, processingmodule: 3, ip: '203.0.113.25' },
+      ]);
+      expect(fake.sim.calls().map((c) => c.func)).to.deep.equal(['soft']);
     });
   });
 

@@ -143,8 +143,16 @@ describe('recorded BILLmanager replies vs. the simulated host', function () {
     try {
       const soft = parseXml(readFileSync(join(fixtures, 'soft.edit.xml'), 'utf8'));
       const params: Record<string, string> = {};
-      const base = ['id', 'ip', 'panel', 'period', 'expiredate', 'pricelist', 'itemtype', 'processingmodule', 'status', 'tparams'];
-      for (const c of soft.children) if (!base.includes(c.name)) params[c.name] = c.text;
+      const base = ['id', 'ip', 'panel', 'period', 'expiredate', 'pricelist', 'itemtype', 'processingmodule', 'status', 'tparams', 'slist'];
+      // Tariff options as BILLmanager's form shows them: addon_<host option id>, with an slist for an enumeration.
+      const formOptions = soft.children
+        .filter((c) => /^addon_\d+$/.test(c.name))
+        .map((c) => ({
+          id: Number(c.name.slice('addon_'.length)),
+          value: c.text,
+          choices: (soft.children.find((l) => l.name === 'slist' && l.attrs.name === c.name)?.children ?? []).map((v) => ({ id: Number(v.attrs.key), name: v.text })),
+        }));
+      for (const c of soft.children) if (!base.includes(c.name) && !/^addon_\d+$/.test(c.name)) params[c.name] = c.text;
       fake.sim.addService({
         id: Number(childText(soft, 'id')),
         ip: childText(soft, 'ip'),
@@ -157,12 +165,15 @@ describe('recorded BILLmanager replies vs. the simulated host', function () {
         status: Number(childText(soft, 'status')),
         params,
       });
+      fake.sim.setFormOptions(Number(childText(soft, 'id')), formOptions);
+      const paramlist = parseXml(readFileSync(join(fixtures, 'paramlist.xml'), 'utf8'));
+      fake.sim.setParamList(Object.fromEntries(paramlist.children.filter((c) => c.name === 'elem').map((e) => [childText(e, 'name'), childText(e, 'value')])));
       const mod = parseXml(readFileSync(join(fixtures, 'processing.edit.xml'), 'utf8'));
       fake.sim.addModule({ id: Number(childText(mod, 'id')), url: childText(mod, 'url'), username: childText(mod, 'username'), password: childText(mod, 'password') });
 
       const env = { ...process.env, ...fake.env };
       const files = readdirSync(fixtures).filter((f) => f.endsWith('.xml'));
-      expect(files).to.include.members(['soft.edit.xml', 'processing.edit.xml', 'ok.xml', 'error-missed.xml', 'task.gettype.xml']);
+      expect(files).to.include.members(['soft.edit.xml', 'processing.edit.xml', 'ok.xml', 'error-missed.xml', 'task.gettype.xml', 'paramlist.xml', 'soft.xml']);
       for (const f of files) {
         const recorded = parseXml(readFileSync(join(fixtures, f), 'utf8'));
         // The call is the one the fixture records: its func and its tparams.

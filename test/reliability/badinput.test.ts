@@ -363,7 +363,7 @@ describe('reliability: bad input', function () {
   for (const panel of ['ispmanager', '', '0', '-3541', '35.41', '03541']) {
     it(`panel ${JSON.stringify(panel)} -> exit 1, type=value object=panel, manual+task`, async () => {
       const id = addService({ id: nextItem++, panel, expiredate: '2026-02-10' });
-      await openCase(`panel ${JSON.stringify(panel)}`, id, { code: 1, type: 'value', object: 'panel', msg: /is not a tariff id/, ro: 'manual+task' });
+      await openCase(`panel ${JSON.stringify(panel)}`, id, { code: 1, type: 'value', object: 'panel', msg: panel === '' ? /cannot tell which control panel license/ : /is not a tariff id/, ro: 'manual+task' });
     });
   }
 

@@ -1,0 +1,95 @@
+// `pmisplicense diagnose --item N` (SPEC 4): for an administrator setting up a new installation,
+// what each source says about the service — the soft.edit form, BILLmanager's database settings,
+// the tariff options read from that database — and the panel and add-ons the module would use, and
+// why. License keys and the database password are masked. Exit 1 when the panel cannot be determined.
+import type { Paths } from '../config.js';
+import { asModuleError } from '../errors.js';
+import { Host } from '../host/host.js';
+import { ADDON_TYPE, openOptionsReader, type OptionsReader, type ServiceOptions, type TariffOption } from '../host/options.js';
+import { resolvePanel } from '../host/panel.js';
+import type { DatabaseSettings } from '../host/types.js';
+import { addSecret, log, mask } from '../log.js';
+
+const SECRET_FIELDS = new Set(['lickey', 'password', 'authinfo']);
+const TYPE_NAMES: Record<number, string> = { [ADDON_TYPE.boolean]: 'boolean', [ADDON_TYPE.integer]: 'integer', [ADDON_TYPE.enumeration]: 'enumeration' };
+
+function optionLine(o: TariffOption): string {
+  const type = TYPE_NAMES[o.addontype] ?? `addontype ${o.addontype}`;
+  const from = o.valueFrom === 'service' ? "the service's value" : o.valueFrom === 'tariff' ? "the tariff's default" : 'no value';
+  const items = o.addontype === ADDON_TYPE.enumeration ? `; items in use: ${o.items.length ? o.items.join(', ') : 'none'}` : '';
+  const key = o.key ? `"${o.key}"${o.intname ? '' : ' (internal name empty: the detail\'s)'}` : '(no internal name)';
+  return `option ${o.id} ${key}, ${type} = ${o.value ?? '(none)'} (${from}${items})`;
+}
+
+export async function diagnose(p: Paths, o: { item: number }): Promise<number> {
+  const lines: string[] = [];
+  const say = (s = '') => lines.push(s);
+  const host = new Host(p.mgrctl);
+  try {
+    const { service, form } = await host.readServiceWithForm(o.item);
+    for (const f of form) if (SECRET_FIELDS.has(f.name)) addSecret(f.value);
+
+    say(`Service ${o.item}: soft.edit fields`);
+    for (const f of form) {
+      const value = SECRET_FIELDS.has(f.name) && f.value ? '***' : f.value;
+      const note = /^addon_\d+$/.test(f.name) ? '   (the host\'s option id and item id: never sent upstream nor read as a panel)' : f.name === 'panel' ? '   (product-type parameter: used only when the tariff has no panel option)' : '';
+      say(`  ${f.name} = ${value}${note}`);
+    }
+    if (!form.some((f) => f.name === 'panel')) say('  (no product-type parameter "panel")');
+
+    say();
+    say("BILLmanager's database (paramlist)");
+    let database: DatabaseSettings | null = null;
+    let options: ServiceOptions | null = null;
+    let dbFailure: string | null = null;
+    try {
+      database = await host.readDatabaseSettings();
+      say(`  DBHost = ${database.host || '(none)'}, DBSocket = ${database.socket || '(none)'}, DBName = ${database.name || '(none)'}, DBUser = ${database.user || '(none)'}, DBPassword = ${database.password ? '***' : '(none)'}`);
+      if (!database.name) say('  no DBName: the module reads no tariff options; the panel comes from the product-type parameter "panel"');
+    } catch (e) {
+      dbFailure = `paramlist failed: ${asModuleError(e).message}`;
+      say(`  ${dbFailure}`);
+    }
+
+    if (database?.name) {
+      say();
+      let reader: OptionsReader | null = null;
+      try {
+        reader = await openOptionsReader(database);
+        options = reader && (await reader.optionsOf(o.item));
+        if (!options) dbFailure = `service ${o.item} is not in database '${database.name}': is it BILLmanager's own database?`;
+      } catch (e) {
+        dbFailure = asModuleError(e).message;
+      } finally {
+        await reader?.close();
+      }
+      if (options) {
+        say(`Tariff options of tariff ${options.tariff} for service ${o.item} (read-only from '${database.name}')`);
+        if (options.options.length === 0) say('  none');
+        for (const opt of options.options) say(`  ${optionLine(opt)}`);
+      } else {
+        say(`Tariff options: cannot be read: ${dbFailure}`);
+      }
+    }
+
+    say();
+    if (dbFailure && database?.name) {
+      say(`Panel: cannot be determined while the database cannot be read (open and setparam fail with a retryable "host" error).`);
+      say('Upstream add-ons: unknown');
+      return 1;
+    }
+    const r = resolvePanel(o.item, service.panel, options);
+    if (r.panel === null) {
+      say(`Panel: cannot be determined. ${r.why}`);
+    } else {
+      say(`Panel: ${r.panel}${r.panel === 'nopanel' ? ' (no license)' : ' (sent to the licensing server as pricelist)'}, from ${r.why}`);
+    }
+    const addons = Object.entries(r.addons);
+    say(`Upstream add-ons: ${addons.length ? addons.map(([k, v]) => `${k}=${v}`).join(', ') : 'none'}${options ? ' (tariff options named addon_<digits>; nothing of soft.edit is forwarded)' : ' (no database: none are sent)'}`);
+    return r.panel === null ? 1 : 0;
+  } finally {
+    const text = mask(lines.join('\n'));
+    if (text) process.stdout.write(`${text}\n`);
+    log.info(`diagnose --item ${o.item} done`);
+  }
+}
