@@ -81,6 +81,16 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
       })(),
     )
     .command(
+      'reconcile',
+      'Compare the licensing server account, the module state and the host services; --apply fixes the faults',
+      (y) => y.option('module', moduleOpt).option('json', { type: 'boolean', default: false }).option('apply', { type: 'boolean', default: false }),
+      (a) => guard(async () => {
+        startLog();
+        const { reconcile } = await import('./commands/reconcile.js');
+        return reconcile(p, { module: a.module ?? null, json: a.json, apply: a.apply });
+      })(),
+    )
+    .command(
       'maintain',
       'Daily upkeep (cron): renew bound licenses by the 5-day rule, fill in missing keys, drop expired pooled licenses',
       (y) => y.option('module', moduleOpt),

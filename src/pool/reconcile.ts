@@ -1,16 +1,291 @@
-// PLACEHOLDER
-// The interface the panel codes against; the real implementation (another engineer's) replaces
-// this file at merge.
-import { ModuleError } from '../errors.js';
+// `reconcile` (SPEC 3): the upstream account, the module's state and the host's services side by
+// side, one finding per discrepancy, each with the paid days it concerns. Shared by the CLI and
+// the panel's Reconcile page. Reads are whole and few: the upstream list once per module (every
+// page), the host's `soft` list once, and the services' license_id params and options with one
+// query each on BILLmanager's database (or, without one, soft.edit of the services named only).
+// `applyFinding` re-checks a finding under the service's lock, from fresh reads, and changes
+// licenses only through the store's compare-and-set transitions (SPEC 5.8).
+import { lockService } from '../commands/item.js';
+import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
+import { type Day } from '../dates.js';
+import { LicenseMissingError } from '../errors.js';
+import { ServiceNotFoundError } from '../host/host.js';
+import type { ServiceListRow } from '../host/types.js';
+import { log } from '../log.js';
+import { LicensingClient } from '../upstream/client.js';
+import { STATUS, type LicensingApi, type UpstreamLicense } from '../upstream/types.js';
 import type { AdminContext } from './adopt.js';
+import { FREE_LICNAME, Lifecycle, paidTime } from './lifecycle.js';
+import type { ManagedLicense } from './store.js';
 
 export type FindingKind = 'leak' | 'lost' | 'unmanaged' | 'autoprolong' | 'drift' | 'params';
-export interface Finding { kind: FindingKind; module: number; license: number | null; item: number | null; paidDaysLeft: number | null; detail: string; fix: string }
 
-export async function findDiscrepancies(_ctx: AdminContext, _module: number | null): Promise<Finding[]> {
-  throw new ModuleError('internal', 'Reconciliation is not available in this build.', false);
+export interface Finding {
+  kind: FindingKind;
+  module: number;
+  license: number | null;
+  item: number | null;
+  /** Paid days left, today included; 0 once expired; null for lifetime or unknown. */
+  paidDaysLeft: number | null;
+  detail: string;
+  fix: string;
 }
 
-export async function applyFinding(_ctx: AdminContext, _f: Finding): Promise<{ applied: boolean; message: string }> {
-  throw new ModuleError('internal', 'Reconciliation is not available in this build.', false);
+/** Findings that are faults (exit 1 while one remains); the others are information. */
+export const FAULT_KINDS: readonly FindingKind[] = ['leak', 'lost', 'autoprolong', 'params'];
+
+export function paidDaysLeft(period: number | null, expiredate: Day | null, today: Day): number | null {
+  if (period === 0 || period === null || expiredate === null) return null;
+  if (expiredate < today) return 0;
+  return Math.round((Date.parse(`${expiredate}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / 86_400_000) + 1;
+}
+
+const STATUS_WORD: Record<number, string> = { 1: 'ordered', 2: 'active', 3: 'suspended', 4: 'closed', 5: 'being processed' };
+const ITEM_NAME = /^Item #(\d+)$/;
+
+/** What the host says of the services: the `soft` list, and each one's license_id param. */
+interface HostView {
+  services: Map<number, ServiceListRow>;
+  /** item → license id it names (non-empty license_id params only). */
+  licenseIds: Map<number, number>;
+}
+
+async function readHost(ctx: AdminContext, named: Set<number>): Promise<HostView> {
+  const services = new Map((await ctx.host.listServices()).map((s) => [s.id, s]));
+  const licenseIds = new Map<number, number>();
+  const keep = (item: number, raw: string) => {
+    const v = raw.trim();
+    if (/^\d+$/.test(v)) licenseIds.set(item, Number(v));
+  };
+  const { openOptionsReader } = await import('../host/options.js');
+  const reader = await openOptionsReader(await ctx.host.readDatabaseSettings());
+  if (reader) {
+    try {
+      for (const [item, v] of await reader.licenseIdParams()) keep(item, v);
+    } finally {
+      await reader.close();
+    }
+  } else {
+    // Without BILLmanager's database: the services the state or the upstream names, one by one.
+    for (const item of named) {
+      if (!services.has(item)) continue;
+      try {
+        const s = await ctx.host.readService(item);
+        if (s.licenseId !== null) licenseIds.set(item, s.licenseId);
+      } catch (e) {
+        if (!(e instanceof ServiceNotFoundError)) throw e;
+      }
+    }
+  }
+  return { services, licenseIds };
+}
+
+function describeService(view: HostView, item: number): string {
+  const s = view.services.get(item);
+  return s ? `service ${item} (${STATUS_WORD[s.status] ?? `status ${s.status}`})` : `service ${item} (unknown to BILLmanager)`;
+}
+
+async function upstreamOf(ctx: AdminContext, module: number): Promise<LicensingApi> {
+  return new LicensingClient(await ctx.host.readModule(module));
+}
+
+/** Every discrepancy between the three views, for one module or every module the state knows. */
+export async function findDiscrepancies(ctx: AdminContext, module: number | null): Promise<Finding[]> {
+  const modules = module !== null ? [module] : [...new Set(ctx.store.licenses().map((l) => l.module))];
+  const accounts = new Map<number, UpstreamLicense[]>();
+  for (const m of modules) accounts.set(m, await (await upstreamOf(ctx, m)).list());
+  const named = new Set<number>();
+  for (const l of ctx.store.licenses(module)) if (l.item !== null) named.add(l.item);
+  for (const list of accounts.values()) for (const u of list) {
+    const m = ITEM_NAME.exec(u.licname);
+    if (m) named.add(Number(m[1]));
+  }
+  const view = await readHost(ctx, named);
+  const findings: Finding[] = [];
+  for (const m of modules) findings.push(...moduleFindings(ctx, m, accounts.get(m)!, view));
+  findings.push(...paramFindings(ctx, modules, view));
+  return findings;
+}
+
+function moduleFindings(ctx: AdminContext, module: number, account: UpstreamLicense[], view: HostView): Finding[] {
+  const out: Finding[] = [];
+  const listed = new Map(account.map((u) => [u.id, u]));
+  const today = ctx.today;
+  const days = (l: { period: number | null; expiredate: Day | null }) => paidDaysLeft(l.period, l.expiredate, today);
+  for (const l of ctx.store.licenses(module)) {
+    if (l.state === 'gone') continue;
+    const u = listed.get(l.upstreamId);
+    const base = { module, license: l.upstreamId, item: l.item ?? l.releasedFrom };
+    if (!u || u.status === STATUS.deleted) {
+      out.push({ ...base, kind: 'lost', paidDaysLeft: days(l), detail: `the module holds license ${l.upstreamId} as ${l.state}${l.item !== null ? ` for service ${l.item}` : ''}, but the licensing server no longer has it`, fix: 'mark it gone in the state' });
+      continue;
+    }
+    const paid = days({ period: u.period ?? l.period, expiredate: u.expiredate ?? l.expiredate });
+    if (l.state === 'releasing') {
+      out.push({ ...base, kind: 'leak', paidDaysLeft: paid, detail: `license ${l.upstreamId} was taken off service ${l.releasedFrom} and its release was not finished: it is neither in use nor in the pool`, fix: 'finish the release: into the pool, or deleted when no paid time is left' });
+      continue;
+    }
+    if (l.state === 'bound' || l.state === 'suspended') {
+      const s = view.services.get(l.item!);
+      if (!s || s.status === 4) {
+        out.push({ ...base, kind: 'leak', paidDaysLeft: paid, detail: `license ${l.upstreamId} is bound to ${describeService(view, l.item!)}`, fix: 'release it: into the pool, or deleted when no paid time is left' });
+        continue;
+      }
+      const drift: string[] = [];
+      if (u.ip !== l.ip) drift.push(`IP: upstream ${u.ip}, state ${l.ip}`);
+      if (s.ip && s.ip !== u.ip) drift.push(`IP: service ${s.ip}, upstream ${u.ip}`);
+      if (u.pricelist !== l.pricelist) drift.push(`tariff: upstream ${u.pricelist}, state ${l.pricelist}`);
+      const expected = l.state === 'suspended' ? STATUS.suspended : STATUS.active;
+      if (u.status !== expected) drift.push(`status: upstream ${STATUS_WORD[u.status] ?? u.status}, state ${l.state}`);
+      if (drift.length) out.push({ ...base, kind: 'drift', paidDaysLeft: paid, detail: `license ${l.upstreamId} of service ${l.item}: ${drift.join('; ')}`, fix: 'none here: sync_item refreshes the state, setparam moves the license' });
+      continue;
+    }
+    if (l.state === 'free' && u.autoprolong) {
+      out.push({ ...base, kind: 'autoprolong', paidDaysLeft: paid, detail: `pooled license ${l.upstreamId} has auto-renewal on at the licensing server: it would be paid for with nobody using it`, fix: 'turn auto-renewal off' });
+    }
+  }
+  for (const u of account) {
+    if (u.status === STATUS.deleted || ctx.store.isKnown(u.id)) continue;
+    const m = ITEM_NAME.exec(u.licname);
+    const who = u.licname === FREE_LICNAME
+      ? `named ${FREE_LICNAME}: adoptable`
+      : m
+        ? `named "${u.licname}": ${describeService(view, Number(m[1]))}${!view.services.has(Number(m[1])) || view.services.get(Number(m[1]))!.status === 4 ? ', adoptable' : ', in use'}`
+        : `named "${u.licname}": not a name this module gives`;
+    out.push({ kind: 'unmanaged', module, license: u.id, item: m ? Number(m[1]) : null, paidDaysLeft: days(u), detail: `account license ${u.id} (tariff ${u.pricelist}) is not managed by the module, ${who}`, fix: 'none here: pmisplicense pool adopt takes it into the pool' });
+  }
+  return out;
+}
+
+function paramFindings(ctx: AdminContext, modules: number[], view: HostView): Finding[] {
+  const out: Finding[] = [];
+  for (const [item, lid] of view.licenseIds) {
+    const s = view.services.get(item);
+    if (!s || s.processingmodule === null || !modules.includes(s.processingmodule)) continue;
+    const bound = ctx.store.licenseOfService(item);
+    if (bound && bound.upstreamId === lid) continue;
+    const held = ctx.store.license(s.processingmodule, lid);
+    const where = !held
+      ? 'a license the module does not hold'
+      : held.state === 'bound' || held.state === 'suspended'
+        ? `bound to service ${held.item}`
+        : held.state === 'free'
+          ? 'in the pool'
+          : held.state === 'releasing'
+            ? 'being released'
+            : 'gone';
+    out.push({ kind: 'params', module: s.processingmodule, license: lid, item, paidDaysLeft: held ? paidDaysLeft(held.period, held.expiredate, ctx.today) : null, detail: `${describeService(view, item)} names license ${lid} in license_id, which is ${where}`, fix: "clear the service's license_id, lickey and license_expiredate" });
+  }
+  return out;
+}
+
+function lifecycleFor(ctx: AdminContext, module: number, upstream: LicensingApi): Lifecycle {
+  return new Lifecycle({ store: ctx.store, upstream, host: ctx.host, module, today: ctx.today, keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
+}
+
+async function underLock<T>(ctx: AdminContext, item: number | null, fn: () => Promise<T>): Promise<T> {
+  if (item === null) return fn();
+  await lockService(ctx.store, item, 'reconcile');
+  try {
+    return await fn();
+  } finally {
+    ctx.store.unlock(item);
+  }
+}
+
+/** Whether the host shows the service closed (4) or does not know it, read now. */
+async function serviceClosed(ctx: AdminContext, item: number): Promise<boolean> {
+  try {
+    return (await ctx.host.readService(item)).status === 4;
+  } catch (e) {
+    if (e instanceof ServiceNotFoundError) return true;
+    throw e;
+  }
+}
+
+/** Applies one finding's fix if it still holds, read anew under the service's lock. */
+export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ applied: boolean; message: string }> {
+  const no = (message: string) => ({ applied: false, message });
+  if (!FAULT_KINDS.includes(f.kind)) return no(`${f.kind} findings are information: nothing to apply`);
+  if (f.license === null) return no('the finding names no license');
+  const lid = f.license;
+  const upstream = await upstreamOf(ctx, f.module);
+  const lifecycle = lifecycleFor(ctx, f.module, upstream);
+  const done = (message: string) => {
+    log.info(`reconcile: ${f.kind} license ${lid}${f.item !== null ? ` service ${f.item}` : ''}: ${message}`);
+    return { applied: true, message };
+  };
+  return underLock(ctx, f.item, async () => {
+    const cur: ManagedLicense | null = ctx.store.license(f.module, lid);
+    switch (f.kind) {
+      case 'leak': {
+        if (!cur) return no('the license is no longer in the state');
+        if (cur.state === 'releasing') {
+          await lifecycle.finishReleasesOf(cur.releasedFrom!);
+          return done(`finished the release from service ${cur.releasedFrom}`);
+        }
+        const item = cur.item;
+        if ((cur.state !== 'bound' && cur.state !== 'suspended') || item === null || item !== f.item) return no(`the license is now ${cur.state}${item !== null ? ` for service ${item}` : ''}`);
+        if (!(await serviceClosed(ctx, item))) return no(`service ${item} is live again`);
+        await lifecycle.release(item, cur);
+        const after = ctx.store.license(f.module, lid);
+        await clearParamsIfNamed(ctx, item, lid);
+        return done(`released from service ${item}: ${after?.state === 'free' ? 'now in the pool' : (after?.state ?? 'gone')}`);
+      }
+      case 'lost': {
+        if (!cur || cur.state === 'gone') return no('the license is already gone in the state');
+        let gone = false;
+        try {
+          gone = (await upstream.get(lid)).status === STATUS.deleted;
+        } catch (e) {
+          if (!(e instanceof LicenseMissingError)) throw e;
+          gone = true;
+        }
+        if (!gone) return no('the licensing server has the license after all');
+        if (!ctx.store.markGone(cur)) return no('another process changed the license meanwhile');
+        const paid = paidTime(cur.period, cur.expiredate, ctx.today) === 'yes';
+        if (paid) log.error(`reconcile: license ${lid} is lost upstream with paid time left (until ${cur.period === 0 ? 'lifetime' : cur.expiredate})`);
+        return done('marked gone in the state');
+      }
+      case 'autoprolong': {
+        if (!cur || cur.state !== 'free') return no(`the license is ${cur ? cur.state : 'no longer in the state'}`);
+        const u = await upstream.get(lid);
+        if (!u.autoprolong) return no('auto-renewal is already off');
+        await upstream.edit(lid, { autoprolong: false });
+        return done('auto-renewal turned off');
+      }
+      case 'params': {
+        if (f.item === null) return no('the finding names no service');
+        let s;
+        try {
+          s = await ctx.host.readService(f.item);
+        } catch (e) {
+          if (e instanceof ServiceNotFoundError) return no(`service ${f.item} is unknown to BILLmanager`);
+          throw e;
+        }
+        if (s.licenseId !== lid) return no(`service ${f.item} no longer names license ${lid}`);
+        if (ctx.store.licenseOfService(f.item)?.upstreamId === lid) return no(`license ${lid} is bound to service ${f.item} after all`);
+        await clearParams(ctx, f.item, s.lickey !== '', s.licenseExpiredate !== null);
+        return done(`cleared the license params of service ${f.item}`);
+      }
+      default:
+        return no('nothing to apply');
+    }
+  });
+}
+
+async function clearParams(ctx: AdminContext, item: number, hasKey: boolean, hasExpiry: boolean): Promise<void> {
+  await ctx.host.saveParam(item, 'license_id', '');
+  if (hasKey) await ctx.host.saveSecretParam(item, 'lickey', ''); // lickey only ever through -e
+  if (hasExpiry) await ctx.host.saveParam(item, 'license_expiredate', '');
+}
+
+/** A released leak's service (closed or unknown) must not go on naming the license. */
+async function clearParamsIfNamed(ctx: AdminContext, item: number, lid: number): Promise<void> {
+  try {
+    const s = await ctx.host.readService(item);
+    if (s.licenseId === lid) await clearParams(ctx, item, s.lickey !== '', s.licenseExpiredate !== null);
+  } catch (e) {
+    if (!(e instanceof ServiceNotFoundError)) throw e;
+  }
 }
