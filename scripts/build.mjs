@@ -2,9 +2,11 @@
 // `sandbox-mgrctl` (the simulated host's mgrctl). ESM with code splitting, so each command loads
 // only the chunks it needs; better-sqlite3 stays external (native addon).
 import { build } from 'esbuild';
-import { chmodSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, existsSync, readFileSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
+// `pmisplicense --version` of the installed copy, which has no checkout beside it.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const entries = { pmisplicense: 'src/cli.ts' };
 if (existsSync('src/sandbox/mgrctl-main.ts')) entries['sandbox-mgrctl'] = 'src/sandbox/mgrctl-main.ts';
 await build({
@@ -18,6 +20,7 @@ await build({
   entryNames: '[name]',
   chunkNames: 'chunks/[name]-[hash]',
   external: ['better-sqlite3'],
+  define: { PMISPLICENSE_VERSION: JSON.stringify(version) },
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',

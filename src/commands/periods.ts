@@ -1,5 +1,6 @@
 // `periods add|list|remove` (SPEC 3, 5.1). Scripts and the panel rely on the output: `add` prints
 // only the new id; `list --json` prints [{id, source, target, itemtype, pricelist}].
+import type { Paths } from '../config.js';
 import { BadInputError } from '../errors.js';
 import { log } from '../log.js';
 import { parseLicensePeriod, parseServicePeriod } from '../pool/periods.js';
@@ -21,9 +22,9 @@ function positiveId(what: string, v: number | undefined): number {
   return v;
 }
 
-export async function periodsCommand(db: string, a: PeriodsArgs): Promise<number> {
+export async function periodsCommand(p: Paths, a: PeriodsArgs): Promise<number> {
   const module = positiveId('module', a.module);
-  const store = openStore(db);
+  const store = openStore(p.db);
   try {
     if (a.action === 'add') {
       if (a.source === undefined) throw new BadInputError('source', '', '--source is required: the service period code the rule applies to.');

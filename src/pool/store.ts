@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { now, type Day } from '../dates.js';
-import { StateError } from '../errors.js';
+import { NoStateError, StateError } from '../errors.js';
 
 /** bound: serves a service; suspended: serves a suspended service; free: in the pool; gone: left the pool. */
 export type LicenseState = 'bound' | 'suspended' | 'free' | 'gone';
@@ -152,7 +152,29 @@ export type LicenseFields = Omit<ManagedLicense, 'updatedAt'>;
 export class LicenseStore {
   private constructor(private readonly db: Database.Database) {}
 
-  static open(file: string): LicenseStore {
+  static open(file: string, opts: { readonly?: boolean } = {}): LicenseStore {
+    // Where the state cannot be opened for want of rights, say what to do about it.
+    const denied = (e: unknown): StateError | null =>
+      /EACCES|EPERM|SQLITE_(CANTOPEN|READONLY|PERM|AUTH)|permission denied|readonly database/i.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message}`)
+        ? new StateError(`The module state ${file} cannot be opened${opts.readonly ? '' : ' for writing'} (${(e as Error).message}): run pmisplicense as root, or check the permissions of ${file}.`)
+        : null;
+    if (opts.readonly) {
+      // Reading commands (pool list, periods list) never create, migrate or write the state, so
+      // they also work on a read-only file; no file (or the empty one install.sh creates) is no state yet.
+      if (!existsSync(file)) throw new NoStateError(file);
+      let ro: Database.Database | null = null;
+      try {
+        ro = new Database(file, { readonly: true, fileMustExist: true, timeout: 30_000 });
+        const version = ro.pragma('user_version', { simple: true }) as number;
+        if (version === 0) throw new NoStateError(file);
+        if (version < MIGRATIONS.length) throw new StateError(`The module state ${file} was written by an older pmisplicense; run a command that writes it (e.g. pmisplicense maintain, as root) once to upgrade it.`);
+        return new LicenseStore(ro);
+      } catch (e) {
+        ro?.close();
+        if (e instanceof StateError) throw e;
+        throw denied(e) ?? new StateError(`The module state file ${file} cannot be read: ${(e as Error).message}. Check that it is a pmisplicense database.`);
+      }
+    }
     let db: Database.Database;
     try {
       // Created private (0600) before SQLite opens it: never readable by others, not even for a moment.
@@ -171,7 +193,7 @@ export class LicenseStore {
         }).immediate();
       }
     } catch (e) {
-      throw new StateError(`The module state file ${file} cannot be used: ${(e as Error).message}. Check that it exists, is a pmisplicense database and is writable by root.`);
+      throw denied(e) ?? new StateError(`The module state file ${file} cannot be used: ${(e as Error).message}. Check that it exists, is a pmisplicense database and is writable by root.`);
     }
     return new LicenseStore(db);
   }
