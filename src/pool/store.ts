@@ -3,7 +3,7 @@
 // one row per upstream license, one license per service, a bound license always names its
 // service and a pooled one never does. Every statement uses bound parameters.
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { now, type Day } from '../dates.js';
 import { NoStateError, StateError } from '../errors.js';
 
@@ -164,7 +164,21 @@ export class LicenseStore {
       if (!existsSync(file)) throw new NoStateError(file);
       let ro: Database.Database | null = null;
       try {
-        ro = new Database(file, { readonly: true, fileMustExist: true, timeout: 30_000 });
+        try {
+          ro = new Database(file, { readonly: true, fileMustExist: true, timeout: 30_000 });
+          ro.pragma('user_version', { simple: true });
+        } catch (e) {
+          // A WAL file in a directory this user may not write: SQLite cannot create the -shm it needs
+          // to read it. With no WAL content to miss, read a snapshot of the file in memory instead
+          // (header bytes 18-19 = 1: rollback journal, which an in-memory image needs).
+          ro?.close();
+          ro = null;
+          const wal = `${file}-wal`;
+          if (!/READONLY_DIRECTORY|CANTOPEN/.test(String((e as { code?: string }).code)) || (existsSync(wal) && statSync(wal).size > 0)) throw e;
+          const image = readFileSync(file);
+          if (image.length >= 20) image[18] = image[19] = 1;
+          ro = new Database(image, { readonly: true });
+        }
         const version = ro.pragma('user_version', { simple: true }) as number;
         if (version === 0) throw new NoStateError(file);
         if (version < MIGRATIONS.length) throw new StateError(`The module state ${file} was written by an older pmisplicense; run a command that writes it (e.g. pmisplicense maintain, as root) once to upgrade it.`);
