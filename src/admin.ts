@@ -4,6 +4,8 @@
 // `--module` against the host — before any handler is loaded. A mistake is one line on stderr and
 // exit 2; a handler that ran and failed is one line on stderr and exit 1; done is exit 0.
 // (The panel pages' handler, `pmisplicense panel`, is routed in cli.ts: it has no options.)
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Paths } from './config.js';
 import { asModuleError, type ModuleError } from './errors.js';
 import { LICENSE_PERIODS, SERVICE_PERIODS } from './pool/periods.js';
@@ -52,7 +54,8 @@ interface CommandSpec {
   examples: ReadonlyArray<readonly [string, string]>;
   /** A mistake across options (usage error), or null. */
   check?: (g: Given) => string | null;
-  /** Opens the module log first (the commands that act on the state or the upstream). */
+  /** Opens the module log first (the commands that act on the state or the upstream), when this
+   *  user may write it: otherwise every log line would land on stderr beside the one message. */
   logs: boolean;
   run: (p: Paths, g: Given) => Promise<number | null>;
 }
@@ -93,7 +96,7 @@ const COMMANDS: readonly CommandSpec[] = [
       ['periods list --module 1', 'a table: id, source and target period, scope'],
       ['periods list --module 1 --json', '[{"id","source","target","itemtype","pricelist"}] for scripts'],
     ],
-    logs: true,
+    logs: false, // a reading command: nothing to log
     run: async (p, g) => {
       const { periodsCommand } = await import('./commands/periods.js');
       return periodsCommand(p, { action: 'list', module: g.number('module')!, json: g.flag('json') });
@@ -120,7 +123,7 @@ const COMMANDS: readonly CommandSpec[] = [
       ['pool list', 'every license of every module, with a summary per tariff'],
       ['pool list --module 1 --json', '[{"license","pricelist","period","state","item","ip","expiredate","reusableFrom"}]'],
     ],
-    logs: true,
+    logs: false, // a reading command: nothing to log
     run: async (p, g) => {
       const { poolList } = await import('./commands/pool.js');
       return poolList(p, { module: g.number('module') ?? null, json: g.flag('json') });
@@ -463,10 +466,9 @@ function groupSummary(group: string): string {
 // Set by scripts/build.mjs from package.json (the installed copy has no checkout beside it).
 declare const PMISPLICENSE_VERSION: string | undefined;
 
-async function version(): Promise<string> {
+function version(): string {
   if (typeof PMISPLICENSE_VERSION === 'string') return PMISPLICENSE_VERSION;
   // Run from the sources (tsx): the checkout's package.json.
-  const { readFileSync } = await import('node:fs');
   try {
     return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
@@ -475,6 +477,16 @@ async function version(): Promise<string> {
 }
 
 // ------------------------------------------------------------------------------------ run
+
+/** Whether this process may append to the file (or create it). */
+function mayAppend(file: string): boolean {
+  try {
+    accessSync(existsSync(file) ? file : dirname(file), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** One line, whatever the message holds. */
 function oneLine(s: string): string {
@@ -496,7 +508,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
     return 0;
   }
   if (request.kind === 'version') {
-    process.stdout.write(`${await version()}\n`);
+    process.stdout.write(`${version()}\n`);
     return 0;
   }
 
@@ -522,7 +534,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
   }
 
   const p = paths();
-  if (spec.logs) {
+  if (spec.logs && mayAppend(p.log)) {
     openLog(p.log);
     if (process.env.PMISPLICENSE_NOW) log.warn(`PMISPLICENSE_NOW is set: "now" is ${process.env.PMISPLICENSE_NOW}`);
   }
@@ -536,7 +548,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
       await new Host(p.mgrctl).readModule(module);
     } catch (e) {
       if (e instanceof ModuleNotFoundError) {
-        return fail(2, `BILLmanager has no processing module ${module} (${e.message.replace(/\.$/, '')}); give the id of a module from Integration → Processing modules.`);
+        return fail(2, `BILLmanager has no processing module ${module} (processing.edit elid=${module} found none); give the id of a module from Integration → Processing modules.`);
       }
       return fail(1, `could not check --module ${module} with BILLmanager: ${asModuleError(e).message}`);
     }

@@ -138,4 +138,18 @@ describe('pool list on a state it may not write', function () {
     expect(r.stderr.split('\n').filter(Boolean)).to.have.length(1);
     expect(r.stderr).to.include(`run pmisplicense as root, or check the permissions of ${db}`);
   });
+
+  asNobody('a writing command as such a user: the same one line, not a stack of log lines', () => {
+    const db = join(dir, 'private.db');
+    const r = spawnSync(process.execPath, [EXE, 'maintain'], {
+      env: { PATH: process.env.PATH, MGR_ROOT: dir, PMISPLICENSE_DB: db, PMISPLICENSE_LOG: join(dir, 'pmisplicense.log') },
+      encoding: 'utf8',
+      timeout: 20_000,
+      uid: 65534,
+      gid: 65534,
+    });
+    expect(r.status).to.equal(1);
+    expect(r.stderr.split('\n').filter(Boolean), r.stderr).to.have.length(1);
+    expect(r.stderr).to.match(/^pmisplicense maintain: The module state .* cannot be opened for writing .*: run pmisplicense as root, or check the permissions of /);
+  });
 });
