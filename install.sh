@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the pmisplicense processing module into a BILLmanager host (see README.md).
 #
-#   npm ci && npm run build && ./install.sh      install or update (safe to run again)
+#   npm ci && ./install.sh                       install or update (safe to run again)
 #   ./install.sh --uninstall                     remove the module, keep its database and log
 #
-# Environment: MGR_ROOT (default /usr/local/mgr5), PMISPLICENSE_CRON_DIR (default /etc/cron.d).
+# Environment: MGR_ROOT (default /usr/local/mgr5), PMISPLICENSE_CRON_DIR (default /etc/cron.d),
+# PMISPLICENSE_LOGROTATE_DIR (default /etc/logrotate.d).
 # Everything is copied from this checkout: no network access is needed.
 set -euo pipefail
 umask 022
@@ -14,32 +15,40 @@ ME="install.sh"
 
 usage() {
   cat <<'EOF'
-Usage: ./install.sh [--uninstall] [--help]
+Usage: ./install.sh [--force] [--uninstall] [--help]
 
 Installs the pmisplicense BILLmanager processing module from this checkout (run
-`npm ci && npm run build` first; the script builds dist/ itself when it is missing).
+`npm ci` first; the script builds dist/ itself when it is missing or older than src/).
 
   (no option)    install or update; safe to run again, never touches the module's data
-  --uninstall    remove the executable, its runtime files, the module XML and the cron
-                 entry; KEEPS var/pmisplicense.db (the pool of paid licenses) and the log
+  --force        install into a MGR_ROOT that has no sbin/mgrctl (no BILLmanager found there)
+  --uninstall    remove the executable, its runtime files, the module and panel XML, the
+                 panel handler, the cron and logrotate entries; KEEPS var/pmisplicense.db
+                 (the pool of paid licenses) and the log
   -h, --help     this text
 
 Installed layout ($MGR_ROOT defaults to /usr/local/mgr5):
   $MGR_ROOT/lib/pmisplicense/            runtime: dist/, package.json, node_modules/
   $MGR_ROOT/processing/pmisplicense      symlink to lib/pmisplicense/dist/pmisplicense
   $MGR_ROOT/etc/xml/billmgr_mod_pmisplicense.xml
+  $MGR_ROOT/etc/xml/billmgr_mod_pmisplicense_panel.xml   panel pages (when in the checkout)
+  $MGR_ROOT/addon/pmisplicense_panel     panel pages' handler (mode 0750): runs `pmisplicense panel`
   $MGR_ROOT/var/pmisplicense.db          state (created empty if missing, mode 0600)
   $MGR_ROOT/var/pmisplicense.log         log (created empty if missing, mode 0600)
-  $PMISPLICENSE_CRON_DIR/pmisplicense    daily `pmisplicense maintain` (default /etc/cron.d)
+  $PMISPLICENSE_CRON_DIR/pmisplicense    daily `pmisplicense maintain` (default /etc/cron.d);
+                                         its stdout is dropped, its stderr (failures) mailed by cron
+  $PMISPLICENSE_LOGROTATE_DIR/pmisplicense   weekly rotation of the log (default /etc/logrotate.d)
 
 BILLmanager is reloaded with `$MGR_ROOT/sbin/mgrctl -m billmgr -R` when that exists.
 EOF
 }
 
 MODE=install
+FORCE=0
 for arg in "$@"; do
   case "$arg" in
     --uninstall) MODE=uninstall ;;
+    --force) FORCE=1 ;;
     -h | --help) usage; exit 0 ;;
     *) printf '%s: unknown option: %s (see --help)\n' "$ME" "$arg" >&2; exit 2 ;;
   esac
@@ -54,10 +63,12 @@ MGR_ROOT="${MGR_ROOT:-/usr/local/mgr5}"
 MGR_ROOT="${MGR_ROOT%/}"
 CRON_DIR="${PMISPLICENSE_CRON_DIR:-/etc/cron.d}"
 CRON_DIR="${CRON_DIR%/}"
+LOGROTATE_DIR="${PMISPLICENSE_LOGROTATE_DIR:-/etc/logrotate.d}"
+LOGROTATE_DIR="${LOGROTATE_DIR%/}"
 
 # The paths go into a symlink and a crontab line: keep them absolute and free of characters that
 # cron or a shell would interpret (spaces, %, quotes).
-for p in "$MGR_ROOT" "$CRON_DIR"; do
+for p in "$MGR_ROOT" "$CRON_DIR" "$LOGROTATE_DIR"; do
   [[ "$p" =~ ^/[A-Za-z0-9._/+@-]*$ ]] || die "'$p' must be an absolute path made of letters, digits and . _ / + @ -"
 done
 
@@ -65,6 +76,10 @@ LIB="$MGR_ROOT/lib/$NAME"
 LINK="$MGR_ROOT/processing/$NAME"
 XML_NAME="billmgr_mod_$NAME.xml"
 XML="$MGR_ROOT/etc/xml/$XML_NAME"
+PANEL_XML_NAME="billmgr_mod_${NAME}_panel.xml"
+PANEL_XML="$MGR_ROOT/etc/xml/$PANEL_XML_NAME"
+PANEL_HANDLER="$MGR_ROOT/addon/${NAME}_panel"
+LOGROTATE="$LOGROTATE_DIR/$NAME"
 DB="$MGR_ROOT/var/$NAME.db"
 LOG="$MGR_ROOT/var/$NAME.log"
 CRON="$CRON_DIR/$NAME"
@@ -77,9 +92,13 @@ own_root_tree() { if [ "$IS_ROOT" -eq 1 ]; then chown -R root:root "$@"; fi; }
 
 STAGE=""
 CRON_TMP=""
+HANDLER_TMP=""
+ROTATE_TMP=""
 cleanup() {
   if [ -n "$STAGE" ]; then rm -rf "$STAGE"; fi
   if [ -n "$CRON_TMP" ]; then rm -f "$CRON_TMP"; fi
+  if [ -n "$HANDLER_TMP" ]; then rm -f "$HANDLER_TMP"; fi
+  if [ -n "$ROTATE_TMP" ]; then rm -f "$ROTATE_TMP"; fi
 }
 trap cleanup EXIT
 
@@ -107,7 +126,7 @@ if [ "$MODE" = uninstall ]; then
       say "removed $d"
     fi
   done
-  for f in "$XML" "$CRON"; do
+  for f in "$XML" "$PANEL_XML" "$PANEL_HANDLER" "$CRON" "$LOGROTATE"; do
     if [ -e "$f" ] || [ -L "$f" ]; then
       rm -f "$f"
       say "removed $f"
@@ -124,6 +143,14 @@ if [ "$MODE" = uninstall ]; then
 fi
 
 # --------------------------------------------------------------------------- install: preflight
+# A mistyped MGR_ROOT would get a module, a cron job and a log rotation that nothing uses.
+if [ ! -e "$MGRCTL" ]; then
+  if [ "$FORCE" -eq 1 ]; then
+    warn "$MGR_ROOT has no sbin/mgrctl (no BILLmanager there); installing anyway (--force)"
+  else
+    die "$MGR_ROOT has no sbin/mgrctl: it does not look like a BILLmanager installation. Set MGR_ROOT to BILLmanager's directory (default /usr/local/mgr5), or run with --force to install there anyway"
+  fi
+fi
 if [ "$IS_ROOT" -ne 1 ]; then
   warn "not running as root: installed files will belong to $(id -un), not root"
 fi
@@ -135,12 +162,22 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
 cd "$SRC"
 [ -f package.json ] || die "$SRC is not a pmisplicense checkout (no package.json)"
 [ -d node_modules ] || die "node_modules is missing: run 'npm ci' in $SRC first"
+# Never install a dist/ older than the sources it was built from (a `git pull` without a build).
+WHY_BUILD=""
 if [ ! -f dist/$NAME ]; then
-  say "dist/$NAME is missing: building it (npm run build)"
-  npm run build
+  WHY_BUILD="dist/$NAME is missing"
+else
+  NEWER="$(find src scripts/build.mjs package.json -newer dist/$NAME -type f -print 2>/dev/null | head -n 1)"
+  if [ -n "$NEWER" ]; then WHY_BUILD="dist/ is older than the sources ($NEWER changed since the last build)"; fi
+fi
+if [ -n "$WHY_BUILD" ]; then
+  say "$WHY_BUILD: building it (npm run build)"
+  command -v npm >/dev/null 2>&1 || die "$WHY_BUILD and npm is not in PATH to build it: run 'npm ci && npm run build' in $SRC, then install again"
+  npm run build >&2 || die "$WHY_BUILD and 'npm run build' failed (see above); run 'npm ci' in $SRC (the build needs the dev dependencies), then install again"
   [ -f dist/$NAME ] || die "the build did not produce dist/$NAME"
 fi
 [ -f "etc/xml/$XML_NAME" ] || die "etc/xml/$XML_NAME is missing from $SRC"
+[ -f "etc/logrotate.d/$NAME" ] || die "etc/logrotate.d/$NAME is missing from $SRC"
 
 # A broken module XML would break BILLmanager's interface: check it before touching anything.
 node -e '
@@ -148,6 +185,15 @@ node -e '
   const r = XMLValidator.validate(require("fs").readFileSync(process.argv[2], "utf8"));
   if (r !== true) { console.error(`${process.argv[2]}: ${r.err.msg} (line ${r.err.line})`); process.exit(1); }
 ' "$SRC" "etc/xml/$XML_NAME" || die "etc/xml/$XML_NAME is not well-formed XML"
+HAS_PANEL_XML=0
+if [ -f "etc/xml/$PANEL_XML_NAME" ]; then
+  HAS_PANEL_XML=1
+  node -e '
+    const { XMLValidator } = require(process.argv[1] + "/node_modules/fast-xml-parser");
+    const r = XMLValidator.validate(require("fs").readFileSync(process.argv[2], "utf8"));
+    if (r !== true) { console.error(`${process.argv[2]}: ${r.err.msg} (line ${r.err.line})`); process.exit(1); }
+  ' "$SRC" "etc/xml/$PANEL_XML_NAME" || die "etc/xml/$PANEL_XML_NAME is not well-formed XML"
+fi
 
 # The runtime packages the bundle leaves external (bare imports in dist/), with their runtime
 # dependencies, as paths relative to node_modules/. prebuild-install is only used by
@@ -211,7 +257,7 @@ PACKAGES="$(node -e '
 ' "$SRC")" || die "could not work out the runtime packages"
 
 # ------------------------------------------------------------------------ install: stage lib/
-mkdir -p "$MGR_ROOT/lib" "$MGR_ROOT/processing" "$MGR_ROOT/etc/xml" "$MGR_ROOT/var" "$CRON_DIR"
+mkdir -p "$MGR_ROOT/lib" "$MGR_ROOT/processing" "$MGR_ROOT/etc/xml" "$MGR_ROOT/var" "$MGR_ROOT/addon" "$CRON_DIR" "$LOGROTATE_DIR"
 STAGE="$(mktemp -d "$MGR_ROOT/lib/.$NAME.new.XXXXXX")"
 cp -R "$SRC/dist" "$STAGE/dist"
 cp "$SRC/package.json" "$STAGE/package.json"
@@ -282,6 +328,7 @@ case "$FEATURES" in
   *'<feature name="open"/>'*) say "checked: '$NAME --command features' answers" ;;
   *) die "the staged executable printed no features document" ;;
 esac
+VERSION="$(node "$STAGE/dist/$NAME" --version </dev/null)" || die "the staged executable failed on '--version'"
 
 # ---------------------------------------------------------------------- install: put in place
 OLD=""
@@ -309,6 +356,28 @@ install -m 0644 "$SRC/etc/xml/$XML_NAME" "$XML"
 own_root "$XML"
 say "installed $XML"
 
+# The panel pages (SPEC 8): their XML and the handler COREmanager runs for them.
+if [ "$HAS_PANEL_XML" -eq 1 ]; then
+  install -m 0644 "$SRC/etc/xml/$PANEL_XML_NAME" "$PANEL_XML"
+  own_root "$PANEL_XML"
+  say "installed $PANEL_XML"
+fi
+HANDLER_TMP="$(mktemp "$MGR_ROOT/addon/.${NAME}_panel.XXXXXX")"
+cat >"$HANDLER_TMP" <<EOF
+#!/bin/sh
+# pmisplicense: the handler of the panel pages (SPEC 8); COREmanager gives the request in the
+# environment and on stdin. Installed by install.sh; removed by install.sh --uninstall.
+MGR_ROOT='$MGR_ROOT'
+PATH='$(dirname "$NODE")':\$PATH
+export MGR_ROOT PATH
+exec '$LINK' panel "\$@"
+EOF
+chmod 0750 "$HANDLER_TMP"
+own_root "$HANDLER_TMP"
+mv -f "$HANDLER_TMP" "$PANEL_HANDLER"
+HANDLER_TMP=""
+say "installed $PANEL_HANDLER (mode 0750: runs $LINK panel)"
+
 # Daily maintenance: renewals, missing keys, expired pool licenses (SPEC 5.7). The minute is
 # derived from the host name so that providers do not all call the licensing server at once.
 HOST="$(hostname 2>/dev/null || uname -n)"
@@ -326,14 +395,27 @@ cat >"$CRON_TMP" <<EOF
 SHELL=/bin/sh
 PATH=$CRON_PATH
 MGR_ROOT=$MGR_ROOT
+# stdout (the summary) is dropped; stderr (one line per failure) is kept, so cron mails it.
 $MINUTE 4 * * * root $LINK maintain >/dev/null
 EOF
 chmod 0644 "$CRON_TMP"
 own_root "$CRON_TMP"
 mv -f "$CRON_TMP" "$CRON"
 CRON_TMP=""
-say "installed $CRON (daily at 04:$(printf '%02d' "$MINUTE"): $LINK maintain)"
+say "installed $CRON (daily at 04:$(printf '%02d' "$MINUTE"): $LINK maintain; failures are mailed by cron)"
+
+# Log rotation: the module opens its log afresh in every process, so a plain rename is enough.
+LOG_OWNER="root root"
+if [ "$IS_ROOT" -ne 1 ]; then LOG_OWNER="$(id -un) $(id -gn)"; fi
+ROTATE_TMP="$(mktemp "$LOGROTATE_DIR/.$NAME.XXXXXX")"
+sed -e "s|@LOG@|$LOG|g" -e "s|@OWNER@|$LOG_OWNER|g" "$SRC/etc/logrotate.d/$NAME" >"$ROTATE_TMP"
+chmod 0644 "$ROTATE_TMP"
+own_root "$ROTATE_TMP"
+mv -f "$ROTATE_TMP" "$LOGROTATE"
+ROTATE_TMP=""
+say "installed $LOGROTATE (rotates $LOG)"
 
 reload_billmgr
+say "installed pmisplicense $VERSION into $MGR_ROOT"
 say "done. Next: add the processing module in BILLmanager (Integration → Processing modules → Add,"
 say "product type \"ISPsystem licenses\"); see README.md"

@@ -3,9 +3,11 @@
 // only the chunks it needs; better-sqlite3 (native addon) and mysql2 (CommonJS requiring node
 // built-ins, which an ESM bundle cannot) stay external.
 import { build } from 'esbuild';
-import { chmodSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, existsSync, readFileSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
+// `pmisplicense --version` of the installed copy, which has no checkout beside it.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const entries = { pmisplicense: 'src/cli.ts' };
 if (existsSync('src/sandbox/mgrctl-main.ts')) entries['sandbox-mgrctl'] = 'src/sandbox/mgrctl-main.ts';
 await build({
@@ -19,6 +21,7 @@ await build({
   entryNames: '[name]',
   chunkNames: 'chunks/[name]-[hash]',
   external: ['better-sqlite3', 'mysql2'],
+  define: { PMISPLICENSE_VERSION: JSON.stringify(version) },
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',

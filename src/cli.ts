@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point. BILLmanager runs `pmisplicense --command <name> …` (the protocol, SPEC 2–3); an
-// administrator runs `pmisplicense <sub-command> …` (periods, pool, maintain, sandbox, demo).
+// Entry point. BILLmanager runs `pmisplicense --command <name> …` (the protocol, SPEC 2–3) and
+// `pmisplicense panel` (the panel pages' handler, SPEC 8); an administrator runs
+// `pmisplicense <sub-command> …` (periods, pool, reconcile, maintain, diagnose, sandbox, demo).
 // This is the only place that knows about process exit codes.
 import { featuresDocument } from './commands/features.js';
 
@@ -16,6 +17,16 @@ if (command === 'features' || command === '--command=features') {
   code = 0;
 } else if (isProtocol) {
   code = await (await import('./protocol.js')).runProtocol(argv);
+} else if (argv[0] === 'panel') {
+  // COREmanager's handler call: the request is in the environment and on stdin, never in options,
+  // so it skips the admin command line (and its strictness) entirely.
+  const { paths } = await import('./config.js');
+  try {
+    code = await (await import('./panel/handler.js')).runPanel(paths());
+  } catch (e) {
+    process.stderr.write(`pmisplicense panel: ${e instanceof Error ? e.message : String(e)}\n`);
+    code = 1;
+  }
 } else {
   code = await (await import('./admin.js')).runAdmin(argv);
 }

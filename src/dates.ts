@@ -1,5 +1,6 @@
 // Calendar-day arithmetic in UTC (SPEC 1). Dates are 'YYYY-MM-DD' strings, which compare
 // correctly as strings; months are added with clamping to the month's end.
+import { EnvironmentError } from './errors.js';
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -12,14 +13,37 @@ export function isDay(s: string): boolean {
   return d.toISOString().slice(0, 10) === s;
 }
 
-/** "Now" for every rule: PMISPLICENSE_NOW when set (tests, dry runs), else the real clock. */
+// ISO-8601 as PMISPLICENSE_NOW takes it: a day, or a day and a time (minutes, seconds and a fraction
+// optional) with an optional offset. Without an offset it is UTC (SPEC 2) — unlike JavaScript's
+// Date, which reads an offset-less date-time as local time.
+const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/** Parses an ISO-8601 day or instant (UTC unless it carries an offset); null when it is not one. */
+export function parseInstant(value: string): Date | null {
+  const m = INSTANT_RE.exec(value.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone = 'Z'] = m;
+  if (!isDay(`${y}-${mo}-${d}`) || +h > 23 || +mi > 59 || +s > 59) return null;
+  let offsetMin = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    const oh = +z[2]!;
+    const om = +(z[3] ?? '0');
+    if (oh > 23 || om > 59) return null;
+    offsetMin = (z[1] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = Number(frac.padEnd(3, '0').slice(0, 3));
+  return new Date(Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +s, ms) - offsetMin * 60_000);
+}
+
+/** "Now" for every rule: PMISPLICENSE_NOW when set (tests, dry runs), else the real clock. An
+ *  unusable value is an error naming the variable, never the real clock in disguise. */
 export function now(env: NodeJS.ProcessEnv = process.env): Date {
   const forced = env.PMISPLICENSE_NOW;
-  if (forced) {
-    const d = new Date(forced);
-    if (!Number.isNaN(d.getTime())) return d;
-  }
-  return new Date();
+  if (forced === undefined || forced === '') return new Date();
+  const d = parseInstant(forced);
+  if (!d) throw new EnvironmentError('PMISPLICENSE_NOW', forced, 'it must be an ISO-8601 day or instant such as 2026-01-10 or 2026-01-10T12:00:00Z (UTC unless an offset is given)');
+  return d;
 }
 
 export function dayOf(d: Date): Day {

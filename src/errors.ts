@@ -103,6 +103,25 @@ export class StateError extends ModuleError {
   }
 }
 
+/** The module has not written its state yet (a reading command found no state file, or an empty
+ *  one): nothing is managed, which is not a failure of the reader. */
+export class NoStateError extends StateError {
+  constructor(readonly file: string) {
+    super(`No state yet: ${file} does not exist or is empty (the module has not stored anything).`);
+  }
+}
+
+/** A setting of the environment (SPEC 2) is set but unusable: never silently replaced by the
+ *  default. An admin command exits 2; a protocol command answers an error document of type
+ *  `command` naming the variable. */
+export class EnvironmentError extends ModuleError {
+  constructor(readonly variable: string, value: string, expected: string) {
+    // Quoted printable and short: the value goes into one line of stderr and an XML document.
+    const shown = value.replace(/[\x00-\x1f\x7f]/g, '?').slice(0, 60);
+    super('command', `${variable}="${shown}" is not usable: ${expected}. Fix or unset ${variable}.`, false, variable, shown);
+  }
+}
+
 export class BusyError extends ModuleError {
   constructor(item: number, pid: number) {
     super('busy', `Another pmisplicense process (pid ${pid}) is working on service ${item}; BILLmanager retries later.`, true, 'item', String(item));

@@ -3,7 +3,7 @@
 // and (when retrying will not cure it, or after the 5th retryable failure in a row) goes manual
 // with a task for the administrator (SPEC 4, 6).
 import { parseProtocolArgs, type ProtocolArgs } from './args.js';
-import { paths, type Paths } from './config.js';
+import { checkEnvironment, paths, type Paths } from './config.js';
 import { asModuleError, CommandError, errorDocument, type ModuleError } from './errors.js';
 import { log, mask, openLog } from './log.js';
 
@@ -41,6 +41,7 @@ export async function runProtocol(argv: readonly string[]): Promise<number> {
     const parsed = parseProtocolArgs(argv);
     args = parsed.args;
     if (parsed.problem) throw parsed.problem;
+    checkEnvironment(); // an unusable setting is an error document of type command (SPEC 2)
     log.info(`command ${args.command}${args.item ? ` item=${args.item}` : ''}${args.runningOperation ? ` runningoperation=${args.runningOperation}` : ''}`);
     const load = Object.hasOwn(COMMANDS, args.command) ? COMMANDS[args.command] : undefined;
     if (!load) throw new CommandError(args.command, `Unknown command "${args.command}". Known commands: ${Object.keys(COMMANDS).join(', ')}.`);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { addDays, addMonths, isDay, normalizeDay, today } from '../src/dates.js';
+import { addDays, addMonths, isDay, normalizeDay, now, today } from '../src/dates.js';
+import { EnvironmentError } from '../src/errors.js';
 
 describe('dates', () => {
   it('adds calendar months clamping to the month end', () => {
@@ -20,5 +21,40 @@ describe('dates', () => {
     expect(normalizeDay('0000-00-00')).to.equal(null);
     expect(normalizeDay('')).to.equal(null);
     expect(isDay('2025-02-30')).to.equal(false);
+  });
+
+  describe('PMISPLICENSE_NOW (SPEC 2)', () => {
+    // Far from UTC on both sides: a reading in local time would move the instant by hours (or the day).
+    const savedTz = process.env.TZ;
+    afterEach(() => {
+      if (savedTz === undefined) delete process.env.TZ;
+      else process.env.TZ = savedTz;
+    });
+    for (const tz of ['Pacific/Kiritimati', 'America/Los_Angeles', 'UTC']) {
+      it(`without an offset is UTC (process time zone ${tz})`, () => {
+        process.env.TZ = tz;
+        expect(now({ PMISPLICENSE_NOW: '2026-01-10T12:00:00' }).toISOString()).to.equal('2026-01-10T12:00:00.000Z');
+        expect(now({ PMISPLICENSE_NOW: '2026-01-10' }).toISOString()).to.equal('2026-01-10T00:00:00.000Z');
+        expect(now({ PMISPLICENSE_NOW: '2026-01-10T23:30' }).toISOString()).to.equal('2026-01-10T23:30:00.000Z');
+        expect(today({ PMISPLICENSE_NOW: '2026-01-10T23:30:00' })).to.equal('2026-01-10');
+      });
+    }
+    it('honours an offset or Z, and fractions of a second', () => {
+      expect(now({ PMISPLICENSE_NOW: '2026-01-10T12:00:00Z' }).toISOString()).to.equal('2026-01-10T12:00:00.000Z');
+      expect(now({ PMISPLICENSE_NOW: '2026-01-10T02:00:00+03:00' }).toISOString()).to.equal('2026-01-09T23:00:00.000Z');
+      expect(now({ PMISPLICENSE_NOW: '2026-01-10T12:00:00.250-0130' }).toISOString()).to.equal('2026-01-10T13:30:00.250Z');
+      expect(now({ PMISPLICENSE_NOW: '2026-01-10 12:00:00' }).toISOString()).to.equal('2026-01-10T12:00:00.000Z');
+    });
+    it('unset or empty is the real clock', () => {
+      for (const env of [{}, { PMISPLICENSE_NOW: '' }]) {
+        const t = now(env).getTime();
+        expect(Math.abs(t - Date.now())).to.be.below(60_000);
+      }
+    });
+    it('an unusable value is an error naming the variable, not the real clock', () => {
+      for (const bad of ['garbage', '2026-02-30', '2026-01-10T25:00', '2026-1-10', '10/01/2026', '2026-01-10T12:00:00+25:00', 'now', '1736510400']) {
+        expect(() => now({ PMISPLICENSE_NOW: bad }), bad).to.throw(EnvironmentError, /PMISPLICENSE_NOW/);
+      }
+    });
   });
 });

@@ -1,10 +1,12 @@
 // install.sh end to end: installs into a temporary MGR_ROOT (with a fake mgrctl that records its
-// argv), runs the installed executable the way BILLmanager does, runs the installer again over
-// existing data, then uninstalls. Nothing outside the temporary directory is touched.
+// argv and knows processing module 1), runs the installed executable the way BILLmanager does,
+// runs the installer again over existing data, then uninstalls. A copy of the checkout shows the
+// rebuild of a stale dist/. Nothing outside the temporary directory is touched.
 import { expect } from 'chai';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -15,6 +17,8 @@ import {
   realpathSync,
   rmSync,
   statSync,
+  symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +30,8 @@ import { childrenNamed, parseXml, type XmlElement } from '../src/xml.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const INSTALL = join(ROOT, 'install.sh');
 const XML_NAME = 'billmgr_mod_pmisplicense.xml';
+const PANEL_XML_NAME = 'billmgr_mod_pmisplicense_panel.xml';
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const isRoot = process.getuid?.() === 0;
 
 const mode = (p: string) => statSync(p).mode & 0o777;
@@ -49,6 +55,7 @@ describe('install.sh', function () {
   let tmp: string;
   let mgr: string;
   let cronDir: string;
+  let rotateDir: string;
   let callsFile: string;
 
   const paths = () => ({
@@ -59,14 +66,34 @@ describe('install.sh', function () {
     db: join(mgr, 'var', 'pmisplicense.db'),
     log: join(mgr, 'var', 'pmisplicense.log'),
     cron: join(cronDir, 'pmisplicense'),
+    rotate: join(rotateDir, 'pmisplicense'),
+    panelXml: join(mgr, 'etc', 'xml', PANEL_XML_NAME),
+    handler: join(mgr, 'addon', 'pmisplicense_panel'),
   });
 
-  function install(args: string[] = [], root = mgr): SpawnSyncReturns<string> {
-    return spawnSync(INSTALL, args, {
+  function install(args: string[] = [], root = mgr, script = INSTALL): SpawnSyncReturns<string> {
+    return spawnSync(script, args, {
       cwd: tmpdir(),
-      env: cleanEnv({ MGR_ROOT: root, PMISPLICENSE_CRON_DIR: cronDir }),
+      env: cleanEnv({ MGR_ROOT: root, PMISPLICENSE_CRON_DIR: cronDir, PMISPLICENSE_LOGROTATE_DIR: rotateDir }),
       encoding: 'utf8',
     });
+  }
+
+  /** A BILLmanager directory with a fake mgrctl: records each call's argv, one call a line, and
+   *  knows processing module 1 (what an admin command's --module check reads). */
+  function fakeBillmanager(root: string): void {
+    mkdirSync(join(root, 'sbin'), { recursive: true });
+    writeFileSync(
+      join(root, 'sbin', 'mgrctl'),
+      `#!/bin/sh
+printf '%s\\n' "$*" >> '${callsFile}'
+case " $* " in
+  *" processing.edit elid=1 "*) echo '<doc><url>https://127.0.0.1:9/billmgr</url><username>u</username><password>p-secret</password></doc>' ;;
+  *" processing.edit "*) echo '<doc><error type="missed" object="elid"><msg>not found</msg></error></doc>' ;;
+esac
+`,
+    );
+    chmodSync(join(root, 'sbin', 'mgrctl'), 0o755);
   }
 
   function mgrctlCalls(): string[] {
@@ -95,11 +122,9 @@ describe('install.sh', function () {
     tmp = mkdtempSync(join(tmpdir(), 'pmisplicense-install-'));
     mgr = join(tmp, 'mgr5');
     cronDir = join(tmp, 'cron.d');
+    rotateDir = join(tmp, 'logrotate.d');
     callsFile = join(tmp, 'mgrctl.calls');
-    mkdirSync(join(mgr, 'sbin'), { recursive: true });
-    // A fake BILLmanager client: records each call's argv, one call a line.
-    writeFileSync(join(mgr, 'sbin', 'mgrctl'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${callsFile}'\n`);
-    chmodSync(join(mgr, 'sbin', 'mgrctl'), 0o755);
+    fakeBillmanager(mgr);
   });
 
   after(function () {
@@ -110,9 +135,21 @@ describe('install.sh', function () {
     const h = spawnSync(INSTALL, ['--help'], { encoding: 'utf8' });
     expect(h.status, explain(h)).to.equal(0);
     expect(h.stdout).to.include('--uninstall');
+    expect(h.stdout).to.include('--force');
     const bad = spawnSync(INSTALL, ['--frobnicate'], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.include('--frobnicate');
+  });
+
+  it('refuses a MGR_ROOT without sbin/mgrctl (a mistyped path) and creates nothing there', function () {
+    const typo = join(tmp, 'mgr5-typo');
+    const r = install([], typo);
+    expect(r.status, explain(r)).to.equal(1);
+    expect(r.stderr).to.include(`${typo} has no sbin/mgrctl`);
+    expect(r.stderr).to.include('--force');
+    expect(existsSync(typo)).to.equal(false);
+    expect(existsSync(join(cronDir, 'pmisplicense'))).to.equal(false);
+    expect(existsSync(join(rotateDir, 'pmisplicense'))).to.equal(false);
   });
 
   it('installs the runtime, the executable link, the XML, the data files and the cron entry', function () {
@@ -156,8 +193,39 @@ describe('install.sh', function () {
     expect(jobs).to.have.length(1);
     expect(jobs[0]).to.match(/^\d{1,2} \d{1,2} \* \* \* root /);
     expect(jobs[0]).to.include(`root ${p.link} maintain`);
+    // stdout dropped, stderr (one line per failure) kept so that cron mails it
+    expect(jobs[0]).to.match(/ maintain >\/dev\/null$/);
+    expect(jobs[0]).to.not.include('2>');
 
+    // log rotation of the installed log, private like the log itself
+    expect(mode(p.rotate)).to.equal(0o644);
+    const rotate = readFileSync(p.rotate, 'utf8');
+    expect(rotate).to.include(`${p.log} {`);
+    expect(rotate).to.match(new RegExp(`create 0600 ${isRoot ? 'root root' : '\\S+ \\S+'}`));
+    expect(rotate).to.not.include('@');
+
+    // the panel pages: their XML when the checkout has it, and the handler COREmanager runs
+    expect(existsSync(p.panelXml)).to.equal(existsSync(join(ROOT, 'etc', 'xml', PANEL_XML_NAME)));
+    expect(mode(p.handler)).to.equal(0o750);
+    const handler = readFileSync(p.handler, 'utf8');
+    expect(handler).to.match(/^#!\/bin\/sh\n/);
+    expect(handler).to.include(`exec '${p.link}' panel "$@"`);
+    expect(handler).to.include(`MGR_ROOT='${mgr}'`);
+    expect(spawnSync('sh', ['-n', p.handler]).status).to.equal(0);
+
+    // says what it installed
+    expect(r.stdout).to.include(`installed pmisplicense ${VERSION} into ${mgr}`);
     expect(leftovers()).to.deep.equal([]);
+    expect(readdirSync(join(mgr, 'addon')).filter((n) => n.startsWith('.'))).to.deep.equal([]);
+  });
+
+  it('the installed executable knows its version and prints its help', function () {
+    const v = runInstalled(['--version']);
+    expect(v.status, explain(v)).to.equal(0);
+    expect(v.stdout).to.equal(`${VERSION}\n`);
+    const h = runInstalled(['-h']);
+    expect(h.status, explain(h)).to.equal(0);
+    expect(h.stdout).to.include('Usage: pmisplicense <command>');
   });
 
   it('the installed executable answers --command features', function () {
@@ -245,7 +313,10 @@ describe('install.sh', function () {
     expect(() => lstatSync(p.link)).to.throw(/ENOENT/);
     expect(existsSync(p.lib)).to.equal(false);
     expect(existsSync(p.xml)).to.equal(false);
+    expect(existsSync(p.panelXml)).to.equal(false);
+    expect(existsSync(p.handler)).to.equal(false);
     expect(existsSync(p.cron)).to.equal(false);
+    expect(existsSync(p.rotate)).to.equal(false);
     expect(leftovers()).to.deep.equal([]);
     expect(readFileSync(p.db).equals(db)).to.equal(true);
     expect(readFileSync(p.log).equals(log)).to.equal(true);
@@ -259,16 +330,72 @@ describe('install.sh', function () {
     expect(readFileSync(p.db).equals(db)).to.equal(true);
   });
 
-  it('does not try to reload BILLmanager when there is no mgrctl', function () {
+  it('with --force installs where there is no mgrctl, and does not try to reload BILLmanager', function () {
     const bare = join(tmp, 'bare');
     const before = reloads();
-    const r = install([], bare);
+    const r = install(['--force'], bare);
     expect(r.status, explain(r)).to.equal(0);
+    expect(r.stderr).to.include('installing anyway (--force)');
     expect(r.stdout).to.include('nothing to reload');
     expect(existsSync(join(bare, 'processing', 'pmisplicense'))).to.equal(true);
     expect(reloads()).to.equal(before); // the other MGR_ROOT's fake was not called
     const u = install(['--uninstall'], bare);
     expect(u.status, explain(u)).to.equal(0);
+  });
+
+  describe('from a checkout whose dist/ is older than its sources', function () {
+    let checkout: string;
+    let root: string;
+
+    before(function () {
+      // A copy of the checkout (node_modules shared through a symlink), with a panel XML of its own.
+      checkout = join(tmp, 'checkout');
+      mkdirSync(checkout);
+      for (const f of ['install.sh', 'package.json', 'src', 'scripts', 'etc', 'dist']) cpSync(join(ROOT, f), join(checkout, f), { recursive: true, preserveTimestamps: true });
+      symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
+      writeFileSync(join(checkout, 'etc', 'xml', PANEL_XML_NAME), '<?xml version="1.0" encoding="UTF-8"?>\n<mgrdata><handler name="pmisplicense_panel" type="xml"/></mgrdata>\n');
+      const old = new Date(Date.now() - 3600_000);
+      for (const f of readdirSync(join(checkout, 'dist'), { recursive: true }) as string[]) utimesSync(join(checkout, 'dist', f), old, old);
+      const now = new Date();
+      utimesSync(join(checkout, 'src', 'cli.ts'), now, now); // the source update a `git pull` brings
+      root = join(tmp, 'mgr-stale');
+      fakeBillmanager(root);
+    });
+
+    it('rebuilds dist/ before installing, says why, and installs the panel XML it finds', function () {
+      const exe = join(checkout, 'dist', 'pmisplicense');
+      const before = statSync(exe).mtimeMs;
+      const r = install([], root, join(checkout, 'install.sh'));
+      expect(r.status, explain(r)).to.equal(0);
+      expect(r.stdout).to.match(/dist\/ is older than the sources \(src\/\S+ changed since the last build\): building it/);
+      expect(statSync(exe).mtimeMs).to.be.greaterThan(before);
+      expect(readFileSync(join(root, 'etc', 'xml', PANEL_XML_NAME), 'utf8')).to.equal(readFileSync(join(checkout, 'etc', 'xml', PANEL_XML_NAME), 'utf8'));
+      expect(mode(join(root, 'etc', 'xml', PANEL_XML_NAME))).to.equal(0o644);
+    });
+
+    it('a second install is harmless: no rebuild, same files', function () {
+      const handler = readFileSync(join(root, 'addon', 'pmisplicense_panel'), 'utf8');
+      const r = install([], root, join(checkout, 'install.sh'));
+      expect(r.status, explain(r)).to.equal(0);
+      expect(r.stdout).to.not.include('building it');
+      expect(readFileSync(join(root, 'addon', 'pmisplicense_panel'), 'utf8')).to.equal(handler);
+    });
+
+    it('refuses, saying why, when the stale dist/ cannot be rebuilt, and installs nothing new', function () {
+      const marker = readFileSync(join(root, 'lib', 'pmisplicense', 'dist', 'pmisplicense'));
+      writeFileSync(join(checkout, 'scripts', 'build.mjs'), "console.error('esbuild: not installed'); process.exit(1);\n");
+      const r = install([], root, join(checkout, 'install.sh'));
+      expect(r.status, explain(r)).to.equal(1);
+      expect(r.stderr).to.match(/dist\/ is older than the sources .* and 'npm run build' failed/);
+      expect(readFileSync(join(root, 'lib', 'pmisplicense', 'dist', 'pmisplicense')).equals(marker)).to.equal(true);
+    });
+
+    it('--uninstall removes the panel XML and the handler', function () {
+      const u = install(['--uninstall'], root, join(checkout, 'install.sh'));
+      expect(u.status, explain(u)).to.equal(0);
+      expect(existsSync(join(root, 'etc', 'xml', PANEL_XML_NAME))).to.equal(false);
+      expect(existsSync(join(root, 'addon', 'pmisplicense_panel'))).to.equal(false);
+    });
   });
 });
 

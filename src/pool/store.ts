@@ -3,9 +3,9 @@
 // one row per upstream license, one license per service, a bound license always names its
 // service and a pooled one never does. Every statement uses bound parameters.
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { addDays, now, type Day } from '../dates.js';
-import { StateError } from '../errors.js';
+import { NoStateError, StateError } from '../errors.js';
 
 /**
  * bound: serves a service; suspended: serves a suspended service; releasing: taken off a service
@@ -236,7 +236,43 @@ function toJournal(r: JournalRow): JournalEntry {
 export class LicenseStore {
   private constructor(private readonly db: Database.Database) {}
 
-  static open(file: string): LicenseStore {
+  static open(file: string, opts: { readonly?: boolean } = {}): LicenseStore {
+    // Where the state cannot be opened for want of rights, say what to do about it.
+    const denied = (e: unknown): StateError | null =>
+      /EACCES|EPERM|SQLITE_(CANTOPEN|READONLY|PERM|AUTH)|permission denied|readonly database/i.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message}`)
+        ? new StateError(`The module state ${file} cannot be opened${opts.readonly ? '' : ' for writing'} (${(e as Error).message}): run pmisplicense as root, or check the permissions of ${file}.`)
+        : null;
+    if (opts.readonly) {
+      // Reading commands (pool list, periods list) never create, migrate or write the state, so
+      // they also work on a read-only file; no file (or the empty one install.sh creates) is no state yet.
+      if (!existsSync(file)) throw new NoStateError(file);
+      let ro: Database.Database | null = null;
+      try {
+        try {
+          ro = new Database(file, { readonly: true, fileMustExist: true, timeout: 30_000 });
+          ro.pragma('user_version', { simple: true });
+        } catch (e) {
+          // A WAL file in a directory this user may not write: SQLite cannot create the -shm it needs
+          // to read it. With no WAL content to miss, read a snapshot of the file in memory instead
+          // (header bytes 18-19 = 1: rollback journal, which an in-memory image needs).
+          ro?.close();
+          ro = null;
+          const wal = `${file}-wal`;
+          if (!/READONLY_DIRECTORY|CANTOPEN/.test(String((e as { code?: string }).code)) || (existsSync(wal) && statSync(wal).size > 0)) throw e;
+          const image = readFileSync(file);
+          if (image.length >= 20) image[18] = image[19] = 1;
+          ro = new Database(image, { readonly: true });
+        }
+        const version = ro.pragma('user_version', { simple: true }) as number;
+        if (version === 0) throw new NoStateError(file);
+        if (version < MIGRATIONS.length) throw new StateError(`The module state ${file} was written by an older pmisplicense; run a command that writes it (e.g. pmisplicense maintain, as root) once to upgrade it.`);
+        return new LicenseStore(ro);
+      } catch (e) {
+        ro?.close();
+        if (e instanceof StateError) throw e;
+        throw denied(e) ?? new StateError(`The module state file ${file} cannot be read: ${(e as Error).message}. Check that it is a pmisplicense database.`);
+      }
+    }
     let db: Database.Database;
     try {
       // Created private (0600) before SQLite opens it: never readable by others, not even for a moment.
@@ -255,7 +291,7 @@ export class LicenseStore {
         }).immediate();
       }
     } catch (e) {
-      throw new StateError(`The module state file ${file} cannot be used: ${(e as Error).message}. Check that it exists, is a pmisplicense database and is writable by root.`);
+      throw denied(e) ?? new StateError(`The module state file ${file} cannot be used: ${(e as Error).message}. Check that it exists, is a pmisplicense database and is writable by root.`);
     }
     return new LicenseStore(db);
   }

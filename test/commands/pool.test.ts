@@ -1,7 +1,7 @@
 // `pool list` and `pool adopt`.
 import { expect } from 'chai';
 import { pooled } from '../support/pool.js';
-import { MODULE, World } from '../support/world.js';
+import { World } from '../support/world.js';
 
 describe('pool admin command', function () {
   this.timeout(60_000);
@@ -20,8 +20,8 @@ describe('pool admin command', function () {
     expect((await w.command('open', { item: 301, ro: 1 })).code).to.equal(0);
     const json = JSON.parse((await w.exec(['pool', 'list', '--json'])).stdout) as Array<Record<string, unknown>>;
     expect(json).to.have.length(3);
-    expect(json.find((r) => r.license === recent)).to.include({ state: 'free', reusableFrom: '2026-02-05', eligibleNow: false, module: MODULE });
-    expect(json.find((r) => r.service === 301)).to.include({ state: 'bound', ip: '203.0.113.31', pricelist: '4601' });
+    expect(json.find((r) => r.license === recent)).to.include({ state: 'free', reusableFrom: '2026-02-05', item: null });
+    expect(json.find((r) => r.item === 301)).to.include({ state: 'bound', ip: '203.0.113.31', pricelist: 4601 });
     const table = (await w.exec(['pool', 'list'])).stdout;
     expect(table).to.match(/tariff 3541: 0 bound, 2 free, 1 re-usable now/);
     expect(table).to.match(/tariff 4601: 1 bound, 0 free, 0 re-usable now/);

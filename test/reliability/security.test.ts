@@ -475,12 +475,12 @@ describe('reliability: security', function () {
         it(`${c.name}: refused with a message, nothing changed`, async () => {
           const rules = w.store((s) => s.periodRules(1));
           const r = await w.exec(c.args);
-          expect(r.code, r.stdout).to.equal(1);
+          expect(r.code, r.stdout).to.equal(2); // a malformed value: a usage error (SPEC 3)
           expect(r.stderr).to.match(/pmisplicense: .+/);
           expect(r.stdout + r.stderr).to.not.match(/at .*\.js:\d+/);
           expect(w.store((s) => s.periodRules(1))).to.deep.equal(rules);
           intact();
-          recordCase({ suite: 'security', name: `SQL: ${c.name}`, ok: true, counts: { processes: 1 }, outcome: 'exit 1, refused, rules and tables intact' });
+          recordCase({ suite: 'security', name: `SQL: ${c.name}`, ok: true, counts: { processes: 1 }, outcome: 'exit 2, refused, rules and tables intact' });
         });
       }
 
