@@ -77,6 +77,8 @@ export async function demo(): Promise<number> {
   try {
     out('pmisplicense demo — the seed\'s example on the sandbox licensing server (prices: ISPmanager Lite');
     out(`10.00 a month, 100.00 a year) and a simulated BILLmanager. Every step below is a real run of the module.`);
+    out('The customer\'s panel choice comes here from the service\'s parameter "panel"; on a real BILLmanager it comes');
+    out('from the tariff option with the internal name "panel" (pmisplicense diagnose --item N shows it).');
 
     at(day, 'The provider sells yearly licenses monthly: periods comparison rule 1 → 12.');
     const rule = await run(['periods', 'add', '--module', String(MODULE), '--source', '1', '--target', '12']);
@@ -124,6 +126,8 @@ export async function demo(): Promise<number> {
     out(`    same months, monthly licenses, no pool:  ${money(withoutAnything)}  (Anna 3 × ${money(monthly)}, Boris 10 × ${money(monthly)}; computed from the price list)`);
     out(`    yearly licenses but no pool:             ${money(2 * yearly)}  (a second yearly license for Boris; computed)`);
     out(`    balance left at the licensing server:    ${money(sb.balance)}`);
+    const saved = 2 * yearly - sb.spent;
+    if (saved > 0) out(`\nThe pool saved ${money(saved)}: Boris got Anna's paid license instead of a new one.`);
     return failed ? 1 : 0;
   } finally {
     host.close();
@@ -136,9 +140,9 @@ export async function demo(): Promise<number> {
 function reportUpstream(sb: LicensingSandbox, from: number): void {
   const reqs = sb.requests().slice(from);
   if (reqs.length === 0) {
-    out('    licensing server: no requests');
+    out('    requests to the licensing server: none');
     return;
   }
   const names = reqs.map((r) => (r.func === 'soft.edit' && r.params.sok ? (r.params.clicked_button === 'newkey' ? 'soft.edit(newkey)' : 'soft.edit(change)') : r.func));
-  out(`    licensing server: ${names.join(', ')}`);
+  out(`    requests to the licensing server: ${names.join(', ')}`);
 }

@@ -8,8 +8,9 @@
 import type { Paths } from '../config.js';
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { addDays, today } from '../dates.js';
-import { asModuleError, type ModuleError } from '../errors.js';
+import { asModuleError, HostError, type ModuleError } from '../errors.js';
 import { Host, ServiceNotFoundError } from '../host/host.js';
+import type { ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
 import { factsOf, Lifecycle } from '../pool/lifecycle.js';
 import { RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
@@ -33,6 +34,14 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
   try {
     const licenses = store.licenses(onlyModule).filter((l) => l.state !== 'gone');
     const modules = [...new Set(licenses.map((l) => l.module))];
+    // One read of the host's services: a bound license whose service is closed or unknown is
+    // seen without a call of its own (a leak: reported, and left to reconcile --apply).
+    let services: Map<number, ServiceListRow> | null = null;
+    try {
+      services = new Map((await host.listServices()).map((s) => [s.id, s]));
+    } catch (e) {
+      log.warn(`maintain: the host's service list could not be read (${asModuleError(e).message}); bound licenses are checked one by one`);
+    }
     for (const module of modules) {
       const mine = licenses.filter((l) => l.module === module);
       let lifecycle: Lifecycle;
@@ -63,6 +72,10 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
             await underLock(store, lic.releasedFrom!, () => lifecycle.finishReleasesOf(lic.releasedFrom!));
           } else {
             const entry = listed?.get(lic.upstreamId);
+            const hostService = services?.get(lic.item!);
+            if (services && (!hostService || hostService.status === 4)) {
+              throw new HostError(`BILLmanager ${hostService ? 'shows the service closed' : 'no longer knows the service'}, yet the license is bound to it: left for the administrator (pmisplicense reconcile shows it as a leak, --apply releases it)`, false);
+            }
             if (entry && nothingToDo(lic, entry, day)) {
               const fresh = factsOf(entry, lic);
               // Facts only, and only onto the row as read: a change made meanwhile wins.

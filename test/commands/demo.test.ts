@@ -11,5 +11,7 @@ describe('demo', function () {
     expect(r.stdout).to.match(/with the rule and the pool \(this run\):\s+100\.00\s+\(1 purchase\(s\), 0 renewal\(s\)\)/);
     expect(r.stdout).to.match(/Boris got license (\d+) — the one from the pool, not a new purchase/);
     expect(r.stdout).to.not.match(/✗/);
+    expect(r.stdout).to.match(/The pool saved 100\.00/);
+    expect(r.stdout).to.match(/tariff option with the internal name "panel"/);
   });
 });
