@@ -120,7 +120,7 @@ describe('reliability: the interleavings of issue 7', function () {
       leaks,
       doublePurchases: 0,
       counts: { processes: 4, purchasesAfter: newPurchases },
-      outcome: `after maintain (exit ${maintained.code}): L ${after?.state ?? 'missing'}${after?.item ? ` bound to ${after.item}` : ''}; next open ${reused ? 're-used L' : `bought ${newPurchases} new`}`,
+      outcome: `after maintain (exit ${maintained.code}): L ${after?.state ?? 'missing'}${after?.item ? ` (service ${after.item})` : ''}; next open ${reused ? 're-used L' : `bought ${newPurchases} new`}`,
     });
 
     expect(after, `license ${L} in the state`).to.include({ state: 'free', item: null });
