@@ -8,10 +8,12 @@ const SUITES = [
   ['concurrency', 'Concurrency at scale', 'Many module processes at once on one state file: opens, closes feeding the pool, repeated opens of one service.'],
   ['faults', 'Upstream fault matrix', 'Every licensing-server function the module uses × HTTP 500, timeout, connection reset, broken XML, an auth error, an unknown error type.'],
   ['badinput', 'Bad input', 'Malformed or hostile input from BILLmanager, the administrator or the environment: a clear error document and nothing changed.'],
+  ['interleavings', 'Interleavings of issue 7', 'The two interleavings that broke SPEC 5.8: `maintain` waits for a slow license list while `open` re-uses (or `close` releases) a license it read; the state, the upstream and the host must still agree, and the next open must re-use the released license.'],
+  ['stress', 'Randomized interleavings (stress)', 'A seeded random mix of every protocol command, `maintain` and `reconcile --apply`, 2–4 module processes at a time, with upstream latency and faults, SIGKILLs and the clock moved by days and months; SPEC 5.8\'s four invariants checked after every round across the state, the upstream account and the host\'s services. `seed`, `operations` (module processes), `rounds`, `concurrentPairs` (pairs of processes that ran at once), `checks` and `violations` are measured by the run; a failing run is replayed with `npm run test:stress -- --seed S --ops N`.'],
   ['security', 'Security', 'Secrets never leave the process except to the host through mgrctl\'s environment form; files are private; TLS cannot be turned off; SQL is parameterised.'],
 ];
-const MONEY = ['doublePurchases', 'doubleBindings', 'lostRecords', 'inconsistencies'];
-const LABEL = { doublePurchases: 'double purchases', doubleBindings: 'double bindings', lostRecords: 'lost records', inconsistencies: 'inconsistent services' };
+const MONEY = ['doublePurchases', 'doubleBindings', 'leaks', 'lostRecords', 'inconsistencies'];
+const LABEL = { doublePurchases: 'double purchases', doubleBindings: 'double bindings', leaks: 'leaks', lostRecords: 'lost records', inconsistencies: 'inconsistent services' };
 
 export function readRecords(file) {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -24,8 +26,23 @@ export function render(records) {
   out.push('# Reliability figures');
   out.push('');
   out.push('Generated from the results of `test/reliability/` by `scripts/reliability-render.mjs` (run by');
-  out.push('`npm test` and `npm run test:reliability`). Do not edit by hand: a fresh run writes the same file.');
+  out.push('`npm test` and `npm run test:reliability`, whether the cases passed or not). Do not edit by hand.');
+  out.push('Every count is measured by the case; a case "held" only when its test passed and every money');
+  out.push('count is 0. The stress run\'s figures depend on timing (retries, kills), so they can vary a little');
+  out.push('between runs of the same seed.');
   out.push('');
+  const failing = records.filter((r) => !r.ok);
+  if (failing.length > 0) {
+    out.push(`**${failing.length} case(s) FAILED in this run:**`);
+    out.push('');
+    for (const r of failing) out.push(`- ${cell(r.suite)} / ${cell(r.name)}: ${cell(r.outcome ?? r.error ?? 'failed')}`);
+    out.push('');
+  }
+  for (const r of records.filter((x) => x.suite === 'stress')) {
+    const c = r.counts ?? {};
+    out.push(`Stress (${cell(r.name)}): seed ${c.seed}, ${c.operations} module processes in ${c.rounds} rounds, ${c.concurrentPairs} concurrent pairs, ${c.checks} invariant checks, ${c.kills} SIGKILLs, ${c.faults} faults, **${c.violations} violation(s)**.`);
+    out.push('');
+  }
   const total = (key, rs = records) => rs.reduce((n, r) => n + (r[key] ?? 0), 0);
   out.push('| suite | cases | all held | ' + MONEY.map((k) => LABEL[k]).join(' | ') + ' |');
   out.push('|---|---|---|' + MONEY.map(() => '---').join('|') + '|');

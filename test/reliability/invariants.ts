@@ -1,6 +1,7 @@
 // The money invariants every reliability case ends by checking, on both sides: the licensing
 // server's account (the sandbox) and the module's state file and the host's service params.
 import type { World } from '../support/world.js';
+import { hostServices } from './stress-kit.js';
 
 export interface Invariants {
   /** Services that paid for more than one new license (orders named `Item #N` taken upstream). */
@@ -11,6 +12,9 @@ export interface Invariants {
   lostRecords: number;
   /** Bound services whose local license, upstream license and host params disagree. */
   inconsistencies: number;
+  /** Paid licenses out of the pool's hands: bound to a closed service, or pooled rows that the
+   *  upstream does not show as pooled (gone, named for a service, auto-renewal on). */
+  leaks: number;
   problems: string[];
 }
 
@@ -39,15 +43,11 @@ export function checkInvariants(w: World, o: InvariantOptions = {}): Invariants 
   for (const l of bound) byLicense.set(l.upstreamId, [...(byLicense.get(l.upstreamId) ?? []), l.item!]);
   const services = w.host.sim;
   const paramOwners = new Map<string, number[]>();
-  for (let id = 1; id < 100_000; id++) {
-    // Services are few and numbered by the tests; stop after a long run of gaps.
-    const s = services.service(id);
-    if (!s) {
-      if (id > 2000) break;
-      continue;
-    }
+  // Every service of the host (its SQLite file, whatever the ids), except closed ones (SPEC 5.8 1).
+  const hostAll = hostServices(w.host.dbPath);
+  for (const s of hostAll) {
     const lid = s.params.license_id;
-    if (lid) paramOwners.set(lid, [...(paramOwners.get(lid) ?? []), id]);
+    if (lid && s.status !== 4) paramOwners.set(lid, [...(paramOwners.get(lid) ?? []), s.id]);
   }
   for (const [lid, items] of [...byLicense, ...[...paramOwners].map(([k, v]) => [Number(k), v] as const)]) {
     if (new Set(items).size > 1) {
@@ -84,5 +84,26 @@ export function checkInvariants(w: World, o: InvariantOptions = {}): Invariants 
       problems.push(`service ${l.item}: host says license ${s.params.license_id}, module says ${l.upstreamId}`);
     }
   }
-  return { doublePurchases, doubleBindings, lostRecords, inconsistencies, problems };
+  // Pooled rows against the upstream, and bound rows against closed services (SPEC 5.8 3).
+  let leaks = 0;
+  for (const l of local) {
+    const u = w.sandbox.license(l.upstreamId);
+    const paid = u !== undefined && !u.deleted && (u.period === 0 || u.expiredate >= today);
+    if (l.state === 'free') {
+      if (!u || u.deleted) {
+        leaks++;
+        problems.push(`pooled license ${l.upstreamId} does not exist upstream`);
+      } else if (u.licname !== 'free.lic' || u.autoprolongOn) {
+        leaks++;
+        problems.push(`pooled license ${l.upstreamId} is "${u.licname}"${u.autoprolongOn ? ' with auto-renewal on' : ''} upstream`);
+      }
+    } else if (l.item !== null && paid) {
+      const s = hostAll.find((x) => x.id === l.item);
+      if (!s || s.status === 4) {
+        leaks++;
+        problems.push(`paid license ${l.upstreamId} is bound to service ${l.item}, which is ${s ? 'closed' : 'unknown'} in the host`);
+      }
+    }
+  }
+  return { doublePurchases, doubleBindings, lostRecords, inconsistencies, leaks, problems };
 }

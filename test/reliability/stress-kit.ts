@@ -1,0 +1,527 @@
+// The randomized interleaving stress test of issue 7 (SPEC 5.8): dozens of services on three
+// tariffs, 2–4 module processes at a time running a seeded random mix of every protocol command,
+// `maintain` and (when the build has it) `reconcile --apply`, against the sandbox with random
+// latency and faults and occasional SIGKILLs, the clock moved by days and months. BILLmanager is
+// played plausibly: a failed or killed operation is run again (same runningoperation) before
+// anything else happens to that service, a closed service stays closed, prolong follows a payment
+// (the service's expiredate moves first), an expired service is paid or suspended, a long-suspended
+// one is closed. After every round the four invariants of SPEC 5.8 are checked across the three
+// views: the state file (LicenseStore.licenses()), the upstream account (the sandbox) and the
+// host's services (its SQLite file, read directly: every service, whatever its id).
+import Database from 'better-sqlite3';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { SandboxLicense } from '../../src/sandbox/licensing-server.js';
+import type { ManagedLicense } from '../../src/pool/store.js';
+import { pooled } from '../support/pool.js';
+import { EXE, World } from '../support/world.js';
+
+// ---- seeded randomness -------------------------------------------------------------------------
+
+/** mulberry32: a tiny, well-known 32-bit PRNG; the same seed gives the same choices. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---- calendar (UTC days, months clamp to the month's end: SPEC 1) -------------------------------
+
+function parseDay(d: string): Date {
+  return new Date(`${d}T00:00:00Z`);
+}
+function fmt(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+export function addDays(day: string, n: number): string {
+  const d = parseDay(day);
+  d.setUTCDate(d.getUTCDate() + n);
+  return fmt(d);
+}
+export function addMonths(day: string, n: number): string {
+  const d = parseDay(day);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth() + n;
+  const last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return fmt(new Date(Date.UTC(y, m, Math.min(d.getUTCDate(), last))));
+}
+
+// ---- the scenario ---------------------------------------------------------------------------------
+
+export const TARIFFS = ['3541', '4601', '55331'] as const;
+const PERIODS = ['1', '1', '12', '3'] as const;
+const FAULT_FUNCS = ['soft', 'soft.edit', 'soft.order.param', 'service.prolong', 'soft.suspend', 'soft.resume', 'soft.delete'] as const;
+const FAULT_KINDS = ['latency', 'latency', 'http500', 'drop', 'dropafter'] as const;
+
+export type OpKind = 'open' | 'close' | 'prolong' | 'suspend' | 'resume' | 'setparam-ip' | 'setparam-panel' | 'setparam-nopanel' | 'sync_item' | 'maintain' | 'reconcile';
+
+interface Op {
+  kind: OpKind;
+  item: number | null;
+  ro: number | null;
+  attempt: number;
+  /** For setparam: the new IP or panel (already written to the host). */
+  arg?: string;
+}
+
+type Life = 'new' | 'active' | 'suspended' | 'closing' | 'closed' | 'stuck';
+
+interface ServiceModel {
+  id: number;
+  life: Life;
+  pending: Op | null;
+  /** Applied orders named `Item #<id>` when the current panel was set: more than one order
+   *  since then is a second purchase for one need (SPEC 5.2 "never pay twice"). */
+  ordersAtEpoch: number;
+}
+
+export interface Violation {
+  /** SPEC 5.8 invariant number. */
+  invariant: 1 | 2 | 3 | 4;
+  kind: 'doubleBindings' | 'doublePurchases' | 'leaks' | 'lostRecords' | 'inconsistencies';
+  key: string;
+  message: string;
+  round: number;
+}
+
+export interface StressOptions {
+  seed: number;
+  /** Module processes to run (retries and maintain included). */
+  ops: number;
+  services?: number;
+  /** Stop starting rounds after this many ms (the rest is the drain). */
+  budgetMs?: number;
+  /** Progress lines (the op log as it grows). */
+  progress?: (line: string) => void;
+}
+
+export interface StressResult {
+  seed: number;
+  operations: number;
+  rounds: number;
+  /** Pairs of module processes that ran at the same time, summed over the rounds. */
+  concurrentPairs: number;
+  checks: number;
+  kills: number;
+  faults: number;
+  retries: number;
+  abandoned: number;
+  clockMoves: number;
+  reconcileAvailable: boolean;
+  violations: Violation[];
+  opLog: string[];
+  seconds: number;
+}
+
+interface HostService {
+  id: number;
+  status: number;
+  ip: string;
+  panel: string;
+  expiredate: string;
+  params: Record<string, string>;
+}
+
+/** Every service of the simulated host, read from its SQLite file (its API reads one id at a time). */
+export function hostServices(dbPath: string): HostService[] {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 15000');
+    const rows = db.prepare('SELECT id, status, ip, panel, expiredate FROM service ORDER BY id').all() as Omit<HostService, 'params'>[];
+    const params = db.prepare('SELECT service, name, value FROM service_param').all() as { service: number; name: string; value: string }[];
+    const byId = new Map(rows.map((r) => [r.id, { ...r, params: {} as Record<string, string> }]));
+    for (const p of params) {
+      const s = byId.get(p.service);
+      if (s) s.params[p.name] = p.value;
+    }
+    return [...byId.values()];
+  } finally {
+    db.close();
+  }
+}
+
+export function reconcileAvailable(): boolean {
+  const r = spawnSync(process.execPath, [EXE, 'reconcile', '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return r.status === 0 && r.stdout.includes('--apply');
+}
+
+interface Running {
+  op: Op;
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; ms: number }>;
+  killedAt: number | null;
+}
+
+function start(w: World, op: Op): Running {
+  const args = op.kind === 'maintain' ? ['maintain'] : op.kind === 'reconcile' ? ['reconcile', '--apply'] : ['--command', op.kind.startsWith('setparam') ? 'setparam' : op.kind, '--item', String(op.item)];
+  if (op.ro !== null) args.push('--runningoperation', String(op.ro));
+  const began = Date.now();
+  const child = spawn(process.execPath, [EXE, ...args], { env: { ...w.env, PMISPLICENSE_LOCK_WAIT: '10' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d));
+  child.stderr!.on('data', () => {});
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; ms: number }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, ms: Date.now() - began }));
+  });
+  return { op, child, done, killedAt: null };
+}
+
+export async function runStress(o: StressOptions): Promise<StressResult> {
+  const started = Date.now();
+  const rnd = prng(o.seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const chance = (p: number): boolean => rnd() < p;
+  const opLog: string[] = [];
+  const say = (line: string): void => {
+    opLog.push(line);
+    o.progress?.(line);
+  };
+
+  const w = await World.create({ day: '2026-01-10', balance: 10_000_000 });
+  const canReconcile = reconcileAvailable();
+  const result: StressResult = {
+    seed: o.seed, operations: 0, rounds: 0, concurrentPairs: 0, checks: 0, kills: 0, faults: 0, retries: 0, abandoned: 0,
+    clockMoves: 0, reconcileAvailable: canReconcile, violations: [], opLog, seconds: 0,
+  };
+  try {
+    say(`seed ${o.seed}, ops ${o.ops}, day ${w.day}, reconcile ${canReconcile ? 'available' : 'not built'}`);
+    // Pooled licenses to start with: some re-usable now, some with a recent key change.
+    for (let i = 0; i < 6; i++) {
+      const tariff = TARIFFS[i % TARIFFS.length]!;
+      const id = await pooled(w, { pricelist: tariff, period: 12, createdate: '2025-06-01', expiredate: addMonths('2026-01-10', 1 + i), ip: `198.51.100.${200 + i}`, keyChangeDate: i % 3 === 2 ? '2026-01-05' : '2025-06-01' });
+      say(`seed pooled license ${id} tariff ${tariff}`);
+    }
+    const services = new Map<number, ServiceModel>();
+    const n = o.services ?? 30;
+    for (let i = 0; i < n; i++) {
+      const id = 1001 + i;
+      const period = pick(PERIODS);
+      const panel = chance(0.08) ? 'nopanel' : pick(TARIFFS);
+      w.addService({ id, ip: `203.0.113.${1 + i}`, panel, period, status: 1, expiredate: addMonths(w.day, Number(period)) });
+      services.set(id, { id, life: 'new', pending: null, ordersAtEpoch: 0 });
+    }
+    say(`${n} services 1001..${1000 + n}, status 1 (ordered)`);
+
+    let nextRo = 1;
+    let ipCounter = 0;
+    const newIp = (): string => `192.0.2.${1 + (ipCounter++ % 250)}`;
+    const ordersOf = (id: number): number => w.requests('soft.order.param').filter((r) => r.applied && r.params.licname === `Item #${id}`).length;
+
+    // The previous check's view, for "never prolonged while pooled" and "never deleted while bound".
+    let prevState: ManagedLicense[] = w.store((s) => s.licenses());
+    let prevLedger = w.sandbox.ledger().length;
+    let prevDeleted = new Set(w.sandbox.licenses().filter((u) => u.deleted).map((u) => u.id));
+    const seen = new Set<string>();
+
+    /** An operation the host starts for one service (the host's side of it done first). */
+    const issue = (s: ServiceModel, kind: OpKind): Op => {
+      const op: Op = { kind, item: s.id, ro: nextRo++, attempt: 1 };
+      const svc = w.host.sim.service(s.id)!;
+      if (kind === 'prolong') {
+        const months = Number(svc.period) > 0 ? Number(svc.period) : 1;
+        const base = svc.expiredate && svc.expiredate >= w.day ? svc.expiredate : w.day;
+        w.host.sim.updateService(s.id, { expiredate: addMonths(base, months) });
+        op.arg = addMonths(base, months);
+      } else if (kind === 'setparam-ip') {
+        op.arg = newIp();
+        w.host.sim.updateService(s.id, { ip: op.arg });
+      } else if (kind === 'setparam-panel' || kind === 'setparam-nopanel') {
+        op.arg = kind === 'setparam-nopanel' ? 'nopanel' : pick(TARIFFS.filter((t) => t !== svc.panel));
+        w.host.sim.updateService(s.id, { panel: op.arg });
+        s.ordersAtEpoch = ordersOf(s.id);
+      } else if (kind === 'resume' && svc.expiredate !== '' && svc.expiredate < w.day) {
+        // The customer paid the overdue service: that is why it is resumed.
+        op.arg = addMonths(w.day, Number(svc.period) > 0 ? Number(svc.period) : 1);
+        w.host.sim.updateService(s.id, { expiredate: op.arg });
+      } else if (kind === 'close') {
+        s.life = 'closing';
+      }
+      return op;
+    };
+
+    /** What BILLmanager would do next for a service, or null. */
+    const nextFor = (s: ServiceModel): OpKind | null => {
+      const svc = w.host.sim.service(s.id)!;
+      const overdue = svc.expiredate !== '' && svc.expiredate < w.day;
+      switch (s.life) {
+        case 'new':
+          return 'open';
+        case 'active':
+          if (overdue) return chance(0.75) ? 'prolong' : 'suspend';
+          return pick(['prolong', 'prolong', 'suspend', 'close', 'setparam-ip', 'setparam-panel', 'setparam-panel', 'setparam-nopanel', 'sync_item', 'sync_item'] as const);
+        case 'suspended':
+          if (overdue && svc.expiredate < addDays(w.day, -20)) return 'close';
+          return pick(['resume', 'resume', 'close', 'sync_item'] as const);
+        default:
+          return null;
+      }
+    };
+
+    const excused = new Set<string>();
+    const check = (round: number, skip: Set<number>, touched: Map<number, OpKind[]>, chaos: boolean): void => {
+      result.checks++;
+      for (const v of checkViews(w, services, skip, touched, prevState, prevLedger, prevDeleted, ordersOf, round, chaos, excused, say)) {
+        if (seen.has(v.key)) continue;
+        seen.add(v.key);
+        result.violations.push(v);
+        say(`r${round} VIOLATION (invariant ${v.invariant}, ${v.kind}): ${v.message}`);
+      }
+      prevState = w.store((s) => s.licenses());
+      prevLedger = w.sandbox.ledger().length;
+      prevDeleted = new Set(w.sandbox.licenses().filter((u) => u.deleted).map((u) => u.id));
+    };
+
+    const runRound = async (round: number, ops: Op[], allowChaos: boolean): Promise<void> => {
+      const touched = new Map<number, OpKind[]>();
+      let chaos = false;
+      for (const op of ops) if (op.item !== null) touched.set(op.item, [...(touched.get(op.item) ?? []), op.kind]);
+      if (allowChaos && chance(0.5)) {
+        for (let f = 0, nf = chance(0.3) ? 2 : 1; f < nf; f++) {
+          const kind = pick(FAULT_KINDS);
+          const func = pick(FAULT_FUNCS);
+          const delayMs = kind === 'latency' ? 200 + Math.floor(rnd() * 2300) : undefined;
+          w.sandbox.inject({ kind, func, count: 1, ...(delayMs ? { delayMs } : {}) });
+          if (kind !== 'latency') chaos = true;
+          result.faults++;
+          say(`r${round} fault ${kind} on ${func}${delayMs ? ` ${delayMs}ms` : ''}`);
+        }
+      }
+      const running: Running[] = [];
+      for (const op of ops) {
+        running.push(start(w, op));
+        await new Promise((r) => setTimeout(r, Math.floor(rnd() * 250)));
+      }
+      result.operations += ops.length;
+      result.concurrentPairs += (ops.length * (ops.length - 1)) / 2;
+      if (allowChaos && chance(0.15)) {
+        const victim = pick(running);
+        const after = 50 + Math.floor(rnd() * 1500);
+        setTimeout(() => {
+          if (victim.child.exitCode === null && victim.child.signalCode === null) {
+            victim.killedAt = after;
+            chaos = true;
+            victim.child.kill('SIGKILL');
+          }
+        }, after);
+      }
+      const outcomes = await Promise.all(running.map((r) => r.done));
+      w.sandbox.clearFaults();
+      for (const [i, r] of running.entries()) {
+        const out = outcomes[i]!;
+        const { op } = r;
+        const what = `${op.kind}${op.item !== null ? ` ${op.item}` : ''}${op.arg ? ` (${op.arg})` : ''}${op.ro !== null ? ` ro=${op.ro}` : ''} try ${op.attempt}`;
+        const s = op.item !== null ? services.get(op.item)! : null;
+        const killed = out.signal === 'SIGKILL';
+        if (killed) result.kills++;
+        const error = /<error type="([^"]+)"/.exec(out.stdout)?.[1];
+        say(`r${round} ${what} → ${killed ? `SIGKILL after ${r.killedAt}ms` : `exit ${out.code}${error ? ` (${error})` : ''}`} ${out.ms}ms`);
+        if (!s) continue;
+        if (out.code === 0) {
+          s.pending = null;
+        } else if (op.ro !== null && !killed && w.host.sim.runningOperation(op.ro)?.manual) {
+          // BILLmanager stops retrying: the operation waits for the administrator.
+          s.pending = null;
+          result.abandoned++;
+          if (op.kind === 'open') s.life = 'stuck';
+          say(`r${round} ${what}: manual (left for the administrator)`);
+        } else if (op.attempt >= 4) {
+          s.pending = null;
+          result.abandoned++;
+          if (op.kind === 'open') s.life = 'stuck';
+          say(`r${round} ${what}: given up after ${op.attempt} tries`);
+        } else {
+          s.pending = { ...op, attempt: op.attempt + 1 };
+        }
+        const status = w.host.sim.service(s.id)!.status;
+        if (status === 4) s.life = 'closed';
+        else if (s.life !== 'closing' && s.life !== 'stuck') s.life = status === 2 ? 'active' : status === 3 ? 'suspended' : s.life;
+      }
+      const skip = new Set([...services.values()].filter((s) => s.pending !== null).map((s) => s.id));
+      check(round, skip, touched, chaos);
+    };
+
+    let round = 0;
+    while (result.operations < o.ops && Date.now() - started < (o.budgetMs ?? Infinity)) {
+      round++;
+      if (chance(0.3)) {
+        const to = chance(0.3) ? addMonths(w.day, 1) : addDays(w.day, 1 + Math.floor(rnd() * 12));
+        w.setDay(to);
+        result.clockMoves++;
+        say(`r${round} day → ${to}`);
+      }
+      const k = 2 + Math.floor(rnd() * 3);
+      const ops: Op[] = [];
+      const busy = new Set<number>();
+      if (chance(0.3)) ops.push({ kind: 'maintain', item: null, ro: null, attempt: 1 });
+      if (canReconcile && chance(0.1)) ops.push({ kind: 'reconcile', item: null, ro: null, attempt: 1 });
+      const retries = [...services.values()].filter((s) => s.pending !== null);
+      while (ops.length < k) {
+        let s: ServiceModel | undefined;
+        if (retries.length > 0 && chance(0.7)) s = retries.splice(Math.floor(rnd() * retries.length), 1)[0];
+        else s = pick([...services.values()].filter((x) => !busy.has(x.id) && x.pending === null && nextFor(x) !== null));
+        if (!s) break;
+        if (busy.has(s.id)) continue;
+        busy.add(s.id);
+        if (s.pending) {
+          result.retries++;
+          ops.push(s.pending);
+          continue;
+        }
+        const kind = nextFor(s)!;
+        ops.push(issue(s, kind));
+      }
+      result.rounds++;
+      await runRound(round, ops, true);
+    }
+    // Drain: BILLmanager keeps retrying what failed, now without faults; then the last check sees
+    // every service with nothing in flight.
+    for (let pass = 0; pass < 6; pass++) {
+      const retries = [...services.values()].filter((s) => s.pending !== null).map((s) => s.pending!);
+      if (retries.length === 0) break;
+      round++;
+      result.rounds++;
+      result.retries += retries.length;
+      say(`r${round} drain: ${retries.length} retr${retries.length === 1 ? 'y' : 'ies'}`);
+      for (let i = 0; i < retries.length; i += 4) await runRound(round, retries.slice(i, i + 4), false);
+    }
+    check(round + 1, new Set(), new Map(), false);
+    return result;
+  } finally {
+    result.seconds = Math.round((Date.now() - started) / 1000);
+    await w.close();
+  }
+}
+
+function paid(u: SandboxLicense, today: string): boolean {
+  return !u.deleted && (u.period === 0 || u.expiredate >= today);
+}
+
+/** The four invariants of SPEC 5.8 over the three views. Services with an operation still to be
+ *  retried (`skip`) are left out of the checks that depend on that operation finishing; the final
+ *  check skips nothing. */
+export function checkViews(
+  w: World,
+  services: Map<number, ServiceModel>,
+  skip: Set<number>,
+  touched: Map<number, OpKind[]>,
+  prevState: ManagedLicense[],
+  prevLedger: number,
+  prevDeleted: Set<number>,
+  ordersOf: (id: number) => number,
+  round: number,
+  chaos: boolean,
+  excused: Set<string>,
+  note: (line: string) => void,
+): Violation[] {
+  const out: Violation[] = [];
+  const v = (invariant: Violation['invariant'], kind: Violation['kind'], key: string, message: string): void => {
+    out.push({ invariant, kind, key, message, round });
+  };
+  // SPEC 5.2 step 4 puts a license whose re-use failed back "best effort" upstream (renamed
+  // free.lic, auto-renewal off, suspended). A pooled row that the upstream shows otherwise is a
+  // violation only when it appears after a round without faults or kills; one that a fault or kill
+  // explains is noted, and stays excused.
+  const upstreamSide = (invariant: Violation['invariant'], kind: Violation['kind'], key: string, message: string): void => {
+    if (excused.has(key)) return;
+    if (chaos) {
+      excused.add(key);
+      note(`r${round} note (after a fault or kill, best effort): ${message}`);
+      return;
+    }
+    v(invariant, kind, key, message);
+  };
+  const today = w.sandbox.today();
+  const state = w.store((s) => s.licenses());
+  const byLicense = new Map(state.map((l) => [l.upstreamId, l]));
+  const upstream = w.sandbox.licenses();
+  const host = hostServices(w.host.dbPath);
+  const live = host.filter((s) => s.status !== 4);
+
+  // 1. No license bound to two services: in the state, and in the license_id of live services.
+  const namers = new Map<string, number[]>();
+  for (const s of live) if (s.params.license_id) namers.set(s.params.license_id, [...(namers.get(s.params.license_id) ?? []), s.id]);
+  for (const [lid, ids] of namers) {
+    if (ids.length > 1 && !ids.some((id) => skip.has(id))) v(1, 'doubleBindings', `1:names:${lid}:${ids.join(',')}`, `license ${lid} is the license_id of live services ${ids.join(', ')}`);
+    for (const id of ids) {
+      if (skip.has(id)) continue;
+      const row = byLicense.get(Number(lid));
+      if (row && row.item !== null && row.item !== id) v(1, 'doubleBindings', `1:cross:${lid}:${id}:${row.item}`, `license ${lid} is bound to service ${row.item} in the state, and live service ${id} names it too`);
+      else if (!row || row.item === null) v(1, 'doubleBindings', `1:stale:${lid}:${id}`, `live service ${id} names license ${lid}, which the state holds as ${row ? row.state : 'unknown'} (the pool may give it to another service)`);
+    }
+  }
+  const boundTo = new Map<number, number[]>();
+  for (const l of state) if (l.item !== null) boundTo.set(l.item, [...(boundTo.get(l.item) ?? []), l.upstreamId]);
+
+  // 2. No service bound to two licenses; no service charged twice for one need.
+  for (const [item, lics] of boundTo) if (lics.length > 1) v(2, 'doubleBindings', `2:state:${item}`, `service ${item} is bound to licenses ${lics.join(', ')} in the state`);
+  const namedUp = new Map<number, number[]>();
+  for (const u of upstream) {
+    const m = /^Item #(\d+)$/.exec(u.licname);
+    if (m && !u.deleted) namedUp.set(Number(m[1]), [...(namedUp.get(Number(m[1])) ?? []), u.id]);
+  }
+  for (const [item, ids] of namedUp) {
+    const s = host.find((x) => x.id === item);
+    const notPooled = ids.filter((id) => byLicense.get(id)?.state !== 'free');
+    if (ids.length > 1 && notPooled.length < 2 && s && s.status !== 4 && !skip.has(item)) upstreamSide(2, 'doubleBindings', `2:up:${item}:${ids.join(',')}`, `live service ${item} has ${ids.length} licenses named "Item #${item}" upstream (${ids.join(', ')}), one of them pooled`);
+    else if (ids.length > 1 && s && s.status !== 4 && !skip.has(item)) v(2, 'doubleBindings', `2:up:${item}:${ids.join(',')}`, `live service ${item} has ${ids.length} licenses named "Item #${item}" upstream: ${ids.join(', ')}`);
+  }
+  for (const s of services.values()) {
+    const since = ordersOf(s.id) - s.ordersAtEpoch;
+    if (since > 1) v(2, 'doublePurchases', `2:orders:${s.id}:${s.ordersAtEpoch}`, `service ${s.id} was charged ${since} orders for one panel choice`);
+  }
+
+  // 3. No paid license the module released or adopted is outside the pool.
+  for (const u of upstream) {
+    if (!paid(u, today)) continue;
+    const row = byLicense.get(u.id);
+    const named = /^Item #(\d+)$/.exec(u.licname);
+    const owner = named ? Number(named[1]) : null;
+    if (owner !== null && skip.has(owner)) continue;
+    if (!row || row.state === 'gone') {
+      if (owner !== null || u.licname === 'free.lic') v(3, 'lostRecords', `3:lost:${u.id}`, `upstream license ${u.id} ("${u.licname}", paid until ${u.period === 0 ? 'lifetime' : u.expiredate}) is ${row ? 'gone' : 'unknown'} in the state`);
+      continue;
+    }
+    if (row.item !== null) {
+      const s = host.find((x) => x.id === row.item);
+      if (!skip.has(row.item) && (!s || s.status === 4)) v(3, 'leaks', `3:closed:${u.id}:${row.item}`, `paid license ${u.id} is bound to service ${row.item}, which is ${s ? 'closed' : 'unknown'} in the host`);
+      else if (!skip.has(row.item) && u.licname !== `Item #${row.item}`) v(3, 'inconsistencies', `3:name:${u.id}:${row.item}`, `license ${u.id} is bound to ${row.item} in the state but named "${u.licname}" upstream`);
+    } else if (row.state === 'free') {
+      if (owner !== null) {
+        const s = host.find((x) => x.id === owner);
+        if (s && s.status !== 4) upstreamSide(1, 'doubleBindings', `3:freeserving:${u.id}:${owner}`, `license ${u.id} is free in the state but serves live service ${owner} upstream ("${u.licname}")`);
+        else upstreamSide(3, 'inconsistencies', `3:freename:${u.id}`, `pooled license ${u.id} is still named "${u.licname}" upstream`);
+      } else if (u.licname !== 'free.lic') upstreamSide(3, 'inconsistencies', `3:freename:${u.id}`, `pooled license ${u.id} is named "${u.licname}" upstream`);
+      if (u.autoprolongOn) upstreamSide(4, 'inconsistencies', `3:autoprolong:${u.id}`, `pooled license ${u.id} has auto-renewal on upstream`);
+      if (u.status === 2 && owner === null) upstreamSide(3, 'inconsistencies', `3:active:${u.id}`, `pooled license ${u.id} is active (not suspended) upstream`);
+    }
+  }
+
+  // 4. A pooled license is never prolonged; a license bound to a service that is not being
+  //    closed (or moved to another panel) is never deleted.
+  const ledger = w.sandbox.ledger().slice(prevLedger);
+  const prevById = new Map(prevState.map((l) => [l.upstreamId, l]));
+  for (const e of ledger) {
+    if (e.kind !== 'prolong') continue;
+    const before = prevById.get(e.licenseId);
+    const now = byLicense.get(e.licenseId);
+    if (before?.state === 'free' && now?.state === 'free') v(4, 'inconsistencies', `4:prolong:${e.licenseId}:${e.day}`, `pooled license ${e.licenseId} was prolonged on ${e.day}`);
+  }
+  for (const u of upstream) {
+    if (!u.deleted || u.deletedBy !== 'delete' || prevDeleted.has(u.id)) continue;
+    const before = prevById.get(u.id);
+    const now = byLicense.get(u.id);
+    for (const item of [before?.item, now?.item]) {
+      if (item === null || item === undefined) continue;
+      if (host.find((x) => x.id === item)?.status === 4) continue;
+      const why = touched.get(item) ?? [];
+      if (!why.some((k) => k === 'close' || k === 'setparam-panel' || k === 'setparam-nopanel' || k === 'reconcile')) {
+        v(4, 'inconsistencies', `4:deleted:${u.id}:${item}`, `license ${u.id}, bound to service ${item}, was deleted upstream though the service was not being closed`);
+      }
+    }
+  }
+  return out;
+}
