@@ -119,6 +119,27 @@ describe('open', function () {
     expect(w.store((s) => s.license(MODULE, later))!.state).to.equal('free');
   });
 
+  it('skips a pooled license inside the renewal lead while another one outlasts it (SPEC 5.5), and nothing is renewed', async () => {
+    // A year of churn found this leak: taking the license that expires in 2 days and renewing it
+    // for a year, while one with ten months paid waits in the pool.
+    const dueSoon = await pooled(w, { pricelist: '3541', period: 12, createdate: '2025-01-12', expiredate: addDays(w.day, 2), ip: '198.51.100.4' });
+    const tenMonths = await pooled(w, { pricelist: '3541', period: 12, createdate: '2025-11-10', expiredate: '2026-11-10', ip: '198.51.100.5' });
+    w.addService({ id: 140, ip: '203.0.113.140', period: '12', expiredate: '2027-01-10' });
+    expect((await w.command('open', { item: 140, ro: 40 })).code).to.equal(0);
+    expect(w.purchases()).to.equal(0);
+    expect(w.sandbox.prolongs()).to.equal(0);
+    expect(w.store((s) => s.licenseOfService(140))!.upstreamId).to.equal(tenMonths);
+    expect(w.store((s) => s.license(MODULE, dueSoon))!.state).to.equal('free');
+  });
+
+  it('takes a pooled license inside the renewal lead when it is the only one (it expires first of nothing better)', async () => {
+    const dueSoon = await pooled(w, { pricelist: '3541', period: 1, createdate: '2025-12-12', expiredate: addDays(w.day, 2), ip: '198.51.100.6' });
+    w.addService({ id: 141, ip: '203.0.113.141', expiredate: addDays(w.day, 1) });
+    expect((await w.command('open', { item: 141, ro: 41 })).code).to.equal(0);
+    expect(w.purchases()).to.equal(0);
+    expect(w.store((s) => s.licenseOfService(141))!.upstreamId).to.equal(dueSoon);
+  });
+
   it('does not use a pooled license whose IP changed less than a month ago', async () => {
     await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: '2026-06-01', ipChangeDate: addDays(w.day, -10) });
     w.addService({ id: 109, expiredate: '2026-02-10' });
