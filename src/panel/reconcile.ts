@@ -1,7 +1,7 @@
 // "Reconcile" pages (SPEC 8, 3): the findings of `reconcile` for the module, and Apply for the
 // selected ones (each re-checked first: src/pool/reconcile.ts decides and applies).
 import { log } from '../log.js';
-import { applyFinding, findDiscrepancies, type Finding } from '../pool/reconcile.js';
+import { applyFinding, FAULT_KINDS, findDiscrepancies, type Finding } from '../pool/reconcile.js';
 import { PanelError, type PageContext, type PageResult } from './context.js';
 import { el, elem, pageFields, paginate } from './output.js';
 import { errorText, findingKind } from './texts.js';
@@ -45,15 +45,21 @@ export async function reconcileApply(ctx: PageContext): Promise<PageResult> {
   const ids = ctx.idList('elid');
   for (const id of ids) if (!ID_RE.test(id)) throw new PanelError('value', 'elid', raw, errorText('finding', ctx.lang, id));
   const admin = adminContext(ctx);
-  // Found anew: a finding that no longer holds is not acted on (applyFinding re-checks once more).
+  // Found anew: a selection with a finding that no longer holds (or one that is information only)
+  // is refused whole, before anything is applied, so a stale page never half-applies. Each fix is
+  // still re-checked under the service's lock by applyFinding.
   const current = new Map((await findDiscrepancies(admin, module)).map((f) => [findingId(f), f]));
+  const selected: Finding[] = [];
   const problems: string[] = [];
-  for (const id of ids) {
+  for (const id of new Set(ids)) {
     const f = current.get(id);
-    if (!f) {
-      problems.push(errorText('findingGone', ctx.lang, id));
-      continue;
-    }
+    if (!f) problems.push(errorText('findingGone', ctx.lang, id));
+    else if (!FAULT_KINDS.includes(f.kind)) problems.push(errorText('findingInfo', ctx.lang, id));
+    else selected.push(f);
+  }
+  if (problems.length) throw new PanelError('value', 'elid', raw, problems.join(' '));
+  for (const f of selected) {
+    const id = findingId(f);
     try {
       const r = await applyFinding(admin, f);
       log.info(`panel (${ctx.req.user || 'unknown user'}): reconcile ${id}: ${r.applied ? 'applied' : 'not applied'}: ${r.message}`);

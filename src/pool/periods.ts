@@ -11,7 +11,7 @@ export function parseServicePeriod(raw: string, what = 'period'): number {
   const s = raw.trim();
   const n = /^-?\d+$/.test(s) ? Number(s) : NaN;
   if (!(SERVICE_PERIODS as readonly number[]).includes(n)) {
-    throw new BadInputError(what, raw, `"${raw}" is not a BillManager period code (${SERVICE_PERIODS.join(', ')}).`);
+    throw new BadInputError(what, raw, `"${raw}" is not a BILLmanager period code (${SERVICE_PERIODS.join(', ')}).`);
   }
   return n;
 }

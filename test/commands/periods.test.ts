@@ -1,5 +1,6 @@
 // `periods add|list|remove` (SPEC 3): the syntax scripts and the panel rely on.
 import { expect } from 'chai';
+import { existsSync, rmSync } from 'node:fs';
 import { World } from '../support/world.js';
 
 describe('periods admin command', function () {
@@ -8,7 +9,7 @@ describe('periods admin command', function () {
   before(async () => {
     w = await World.create();
     // --module is checked against the host (SPEC 3): the modules these cases use exist there.
-    for (const id of [3, 4, 5, 6]) w.host.sim.addModule({ id, url: w.sandbox.url, username: 'reseller', password: 'Module-Pa55word' });
+    for (const id of [3, 4, 5, 6, 7]) w.host.sim.addModule({ id, url: w.sandbox.url, username: 'reseller', password: 'Module-Pa55word' });
   });
   after(async () => {
     await w.close();
@@ -27,7 +28,9 @@ describe('periods admin command', function () {
     ]);
     expect(JSON.parse((await w.exec(['periods', 'list', '--module', '4', '--json'])).stdout)).to.deep.equal([]);
     const table = await w.exec(['periods', 'list', '--module', '3']);
-    expect(table.stdout).to.match(/1 mo\s+12 mo\s+all tariffs/).and.to.match(/3 mo\s+lifetime\s+soft tariff 42/);
+    // The same period words as `pool list`.
+    expect(table.stdout).to.match(/1 month\s+12 months\s+all tariffs/).and.to.match(/3 months\s+lifetime\s+soft tariff 42/);
+    expect(table.stdout).to.not.match(/\bmo\b/);
     expect((await w.exec(['periods', 'remove', '--module', '3', '--id', a.stdout.trim()])).code).to.equal(0);
     expect(JSON.parse((await w.exec(['periods', 'list', '--module', '3', '--json'])).stdout)).to.have.length(1);
   });
@@ -51,25 +54,44 @@ describe('periods admin command', function () {
     expect((await w.exec(['periods', 'remove', '--module', '6', '--id', '9999'])).code).to.equal(1);
   });
 
-  // The messages come from src/pool/periods.ts, which the panel's rule form shares (test/panel).
-  it('says which field is wrong and why, with the messages the panel shows, and changes nothing', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['--source', '1', '--target', '12', '--itemtype', 'soft'], /needs both the product type \(itemtype\) and the tariff plan \(pricelist\)/],
-      [['--source', '1', '--target', '12', '--itemtype', 'soft', '--pricelist', 'abc'], /tariff plan must be a tariff plan id .*"abc"/],
-      [['--source', '1', '--target', '12', '--itemtype', 'soft licenses!', '--pricelist', '20'], /product type must be its internal name/],
-      [['--source', '1'], /target period is required/],
+  // A malformed command line is a usage error (exit 2, SPEC 3) named by the CLI's own check; a
+  // well-formed one that the rule checks refuse gets the message the panel's rule form shows too
+  // (src/pool/periods.ts, test/panel) and exit 1.
+  it('says which option is wrong and why, and changes nothing', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['--source', '1', '--target', '12', '--itemtype', 'soft'], 2, /needs both --itemtype and --pricelist/],
+      [['--source', '1', '--target', '12', '--itemtype', 'soft', '--pricelist', 'abc'], 2, /--pricelist must be a positive whole number, not "abc"/],
+      [['--source', '1', '--target', '12', '--itemtype', 'soft licenses!', '--pricelist', '20'], 1, /product type must be its internal name/],
+      [['--source', '1'], 2, /needs --target P/],
     ];
-    for (const [args, msg] of cases) {
+    for (const [args, code, msg] of cases) {
       const r = await w.exec(['periods', 'add', '--module', '7', ...args]);
-      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.code, args.join(' ')).to.equal(code);
       expect(r.stderr, args.join(' ')).to.match(msg);
     }
+    expect(JSON.parse((await w.exec(['periods', 'list', '--module', '7', '--json'])).stdout)).to.deep.equal([]);
     expect((await w.exec(['periods', 'add', '--module', '7', '--source', '1', '--target', '12'])).stdout).to.match(/^\d+\n$/);
     const dup = await w.exec(['periods', 'add', '--module', '7', '--source', '1', '--target', '0']);
     expect(dup.stderr).to.match(/Rule \d+ of module 7 already exists for source period 1 and all tariff plans/);
     const rm = await w.exec(['periods', 'remove', '--module', '7', '--id', '9999']);
     expect(rm.stderr).to.match(/Module 7 has no period rule 9999/);
     expect(JSON.parse((await w.exec(['periods', 'list', '--module', '7', '--json'])).stdout)).to.have.length(1);
+  });
+
+  it('list only reads: without a state file it says there are no rules, exits 0 and creates no file', async () => {
+    const fresh = await World.create();
+    try {
+      rmSync(fresh.db, { force: true });
+      const text = await fresh.exec(['periods', 'list', '--module', '1']);
+      expect(text.code, text.stderr).to.equal(0);
+      expect(text.stdout).to.match(/^Module 1 has no period rules/);
+      const json = await fresh.exec(['periods', 'list', '--module', '1', '--json']);
+      expect(json.code, json.stderr).to.equal(0);
+      expect(JSON.parse(json.stdout)).to.deep.equal([]);
+      expect(existsSync(fresh.db)).to.equal(false);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('--help describes the admin commands', async () => {

@@ -79,7 +79,7 @@ describe('panel: Periods comparison', function () {
   });
 
   const badSaves: Array<[string, string, RegExp]> = [
-    ['periods-bad-source.xml', 'source', /"5" is not a BillManager period code/],
+    ['periods-bad-source.xml', 'source', /"5" is not a BILLmanager period code/],
     ['periods-bad-target.xml', 'target', /"3" is not a license order period/],
     ['periods-bad-itemtype.xml', 'itemtype', /product type must be its internal name/],
     ['periods-bad-pricelist.xml', 'pricelist', /tariff plan must be a tariff plan id/],

@@ -1,7 +1,6 @@
 // The "License pool" page (SPEC 8, 5.5): every managed license with its tariff, IP, state, service,
 // paid-until date, when it can be re-used and why not before, paid days; the summary line; paging.
-// (Adopt and Reconcile run src/pool/adopt.ts and reconcile.ts, placeholders in this branch: their
-// pages are tested once the real implementations are merged.)
+// (Adopt and Reconcile: test/panel/adopt-reconcile.test.ts.)
 import { expect } from 'chai';
 import { child, childText } from '../../src/xml.js';
 import { seedLicenses } from '../support/seed-state.js';

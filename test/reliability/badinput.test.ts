@@ -356,7 +356,7 @@ describe('reliability: bad input', function () {
   for (const period of ['5', '-7', 'abc', '', '1.0', '+1']) {
     it(`period ${JSON.stringify(period)} -> exit 1, type=value object=period, manual+task`, async () => {
       const id = addService({ id: nextItem++, period, expiredate: '2026-02-10' });
-      await openCase(`period ${JSON.stringify(period)}`, id, { code: 1, type: 'value', object: 'period', msg: /is not a BillManager period code/, ro: 'manual+task' });
+      await openCase(`period ${JSON.stringify(period)}`, id, { code: 1, type: 'value', object: 'period', msg: /is not a BILLmanager period code/, ro: 'manual+task' });
     });
   }
 
