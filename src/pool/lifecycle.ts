@@ -224,10 +224,7 @@ export class Lifecycle {
     try {
       u = await this.upstream.get(lic.upstreamId);
     } catch (e) {
-      if (e instanceof LicenseMissingError) {
-        log.error(`service ${service.id}: its license ${lic.upstreamId} no longer exists upstream; marked gone, the service needs a new one (open)`);
-        this.store.markGone(lic);
-      }
+      if (e instanceof LicenseMissingError) await this.forgetVanished(service, lic);
       throw e;
     }
     this.logDrift(lic, u);
@@ -245,7 +242,7 @@ export class Lifecycle {
       u = await this.renewAndRecord(service, lic, service.status === 2);
     } catch (e) {
       if (!(e instanceof LicenseMissingError)) throw e;
-      this.store.markGone(lic);
+      await this.forgetVanished(service, lic);
       throw hasPaidTime(lic.period, lic.expiredate, this.today)
         ? new PaidLicenseLostError(lic.upstreamId, lic.period === 0 ? 'lifetime' : lic.expiredate!)
         : new LicenseMissingError(lic.upstreamId, `bound to service ${service.id}, which now has no license`);
@@ -290,6 +287,14 @@ export class Lifecycle {
       await this.upstream.edit(lic.upstreamId, { autoprolong: false });
     }
     if (!sameFacts(lic, facts) && !this.store.refresh(lic, facts)) this.leftToOther(lic);
+  }
+
+  /** A bound license that the licensing server no longer has: gone locally, and the service stops
+   *  naming it (it needs a new license: open). */
+  async forgetVanished(service: Service, lic: ManagedLicense): Promise<void> {
+    log.error(`service ${service.id}: its license ${lic.upstreamId} no longer exists upstream; marked gone, the service needs a new one (open)`);
+    if (!this.store.markGone(lic)) return this.leftToOther(lic);
+    if (service.licenseId === lic.upstreamId) await this.clearServiceParams(service);
   }
 
   /** A license a close (or panel change) took off a service and did not finish releasing. */

@@ -243,6 +243,8 @@ export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ app
         }
         if (!gone) return no('the licensing server has the license after all');
         if (!ctx.store.markGone(cur)) return no('another process changed the license meanwhile');
+        // Its service (if it had one) must stop naming a license that no longer exists.
+        if (cur.item !== null) await clearParamsIfNamed(ctx, cur.item, lid);
         const paid = paidTime(cur.period, cur.expiredate, ctx.today) === 'yes';
         if (paid) log.error(`reconcile: license ${lid} is lost upstream with paid time left (until ${cur.period === 0 ? 'lifetime' : cur.expiredate})`);
         return done('marked gone in the state');

@@ -80,6 +80,7 @@ describe('reconcile', function () {
     expect(w.sandbox.license(leaked)).to.include({ licname: 'free.lic', status: 3 });
     expect(w.host.sim.service(301)!.params.license_id ?? '').to.equal('');
     expect(w.store((s) => s.license(MODULE, lost))!.state).to.equal('gone');
+    expect(w.host.sim.service(302)!.params.license_id ?? '').to.equal(''); // it no longer names a deleted license
     expect(w.sandbox.license(pool)!.autoprolongOn).to.equal(false);
     expect(w.host.sim.service(304)!.params.license_id ?? '').to.equal('');
     expect(w.host.sim.service(303)!.params.license_id).to.equal(String(named));
