@@ -38,4 +38,51 @@ describe('pool admin command', function () {
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/expired|status/);
   });
+
+  it('adopt never takes a live license silently: a live service\'s "Item #N" or a foreign name is refused and left untouched; --force takes it and says so', async () => {
+    w.addService({ id: 320, ip: '203.0.113.32', status: 2 });
+    const live = w.sandbox.addLicense({ licname: 'Item #320', period: 12, createdate: '2025-12-01', expiredate: '2026-12-01' });
+    const mine = w.sandbox.addLicense({ licname: 'myserver', period: 12, createdate: '2025-12-01', expiredate: '2026-12-01' });
+    for (const [lic, why] of [[live, /service 320 is active/], [mine, /named "myserver"/]] as const) {
+      const before = { ...w.sandbox.license(lic.id)! };
+      const r = await w.exec(['pool', 'adopt', '--module', '1', '--license', String(lic.id)]);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(why).and.match(/--force/);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(w.sandbox.license(lic.id)).to.deep.equal(before);
+      expect(w.store((s) => s.isKnown(lic.id))).to.equal(false);
+    }
+    const forced = await w.exec(['pool', 'adopt', '--module', '1', '--license', String(mine.id), '--force']);
+    expect(forced.code, forced.stderr).to.equal(0);
+    expect(forced.stdout).to.match(/forced: it is named "myserver"/);
+    expect(w.sandbox.license(mine.id)).to.include({ licname: 'free.lic', status: 3, autoprolongOn: false });
+    expect(w.store((s) => s.licenses().find((l) => l.upstreamId === mine.id))).to.include({ state: 'free', item: null });
+  });
+
+  it('adopt takes "Item #N" of a closed or unknown service without --force', async () => {
+    w.addService({ id: 330, ip: '203.0.113.33', status: 4 });
+    const closed = w.sandbox.addLicense({ licname: 'Item #330', period: 1, createdate: '2026-01-01', expiredate: '2026-02-01' });
+    const unknown = w.sandbox.addLicense({ licname: 'Item #99999', period: 1, createdate: '2026-01-01', expiredate: '2026-02-01' });
+    for (const lic of [closed, unknown]) {
+      const r = await w.exec(['pool', 'adopt', '--module', '1', '--license', String(lic.id)]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(w.sandbox.license(lic.id)!.licname).to.equal('free.lic');
+    }
+  });
+
+  it('maintain: a pooled license with paid time that vanished upstream is a failure, one line on stderr, exit 1', async () => {
+    const id = await pooled(w, { period: 12, createdate: '2025-06-01', expiredate: '2026-06-01', ip: '198.51.100.9' });
+    const { LicensingClient } = await import('../../src/upstream/client.js');
+    const { SANDBOX_USER, SANDBOX_PASSWORD } = await import('../support/world.js');
+    await new LicensingClient({ url: w.sandbox.url, username: SANDBOX_USER, password: SANDBOX_PASSWORD }).delete(id);
+    const m = await w.exec(['maintain']);
+    expect(m.code).to.equal(1);
+    const lines = m.stderr.trim().split('\n');
+    expect(lines.filter((l) => l.includes(String(id)))).to.have.length(1);
+    expect(lines.find((l) => l.includes(String(id)))).to.match(/paid until 2026-06-01.*lost/);
+    expect(w.store((s) => s.licenses().find((l) => l.upstreamId === id))!.state).to.equal('gone');
+    // The next run has nothing left to report about it.
+    const again = await w.exec(['maintain']);
+    expect(again.stderr).to.not.include(String(id));
+  });
 });
