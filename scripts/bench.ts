@@ -4,8 +4,17 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { EXE, World, SANDBOX_PASSWORD, SANDBOX_USER } from '../test/support/world.js';
+import { benchMaintain, benchPool, benchReconcile, median as medianOf, RSS_METHOD, scaleWorld } from './bench-scale.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+/** Scale of issue 9 point 5; smaller values for a quick look (BENCH_SCALE=0 skips that part). */
+const SCALE = Number(process.env.BENCH_SCALE ?? 10_000);
+const POOL = Number(process.env.BENCH_POOL ?? 100_000);
+const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3);
+
+/** The short table printed last: one row per figure. */
+const table: [string, string, string, string][] = [];
+
 
 /** Async, never spawnSync: the sandbox licensing server answers from this very event loop. */
 function timeOnce(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<number> {
@@ -73,9 +82,59 @@ async function main(): Promise<void> {
     line('open, pool hit', openPool, bo, `   ${poolRequests} upstream requests, + fake mgrctl calls`);
     line('open, new order', openNew, bo, `   ${newRequests} upstream requests, + fake mgrctl calls`);
     console.log('(open includes the simulated host\'s mgrctl processes, each a node start of its own)');
+    const row = (name: string, xs: number[], base: number, note = '') => table.push([name, `${median(xs).toFixed(0)} ms`, `${(median(xs) / base).toFixed(2)}×`, note]);
+    table.push(['bare node start (node -e 0)', `${b.toFixed(0)} ms`, '1.00×', '']);
+    row('features', features, b, 'goal ≤ 1.30×');
+    row('check_connection (sandbox)', check, b);
+    row('open, pool hit', openPool, bo, `${poolRequests} upstream requests`);
+    row('open, new order', openNew, bo, `${newRequests} upstream requests`);
   } finally {
     await w.close();
   }
 }
 
+async function scale(): Promise<void> {
+  if (SCALE > 0) {
+    const t0 = performance.now();
+    const s = await scaleWorld(SCALE);
+    console.log(`\nscale: ${SCALE} upstream licenses, ${SCALE} host services, ${SCALE} bound in the state (set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; MariaDB for itemparam)`);
+    try {
+      const rec = await benchReconcile(s, SCALE_RUNS);
+      const bare = medianOf(rec.bare.map((r) => r.ms));
+      const ms = medianOf(rec.runs.map((r) => r.ms));
+      const rss = rec.runs.map((r) => r.rssMiB).filter((x): x is number => x !== null);
+      const bareRss = rec.bare.map((r) => r.rssMiB).filter((x): x is number => x !== null);
+      const kinds = Object.entries(rec.findings).map(([k, n]) => `${n} ${k}`).join(', ') || 'no findings';
+      console.log(`reconcile --module 1 --json: median of ${SCALE_RUNS}: ${ms.toFixed(0)} ms (${(ms / bare).toFixed(2)}× bare node ${bare.toFixed(0)} ms); peak RSS ${rss.length ? `${Math.max(...rss).toFixed(0)} MiB (bare node ${Math.max(...bareRss).toFixed(0)} MiB)` : 'not measured'}; exit ${rec.exit}, ${kinds}`);
+      console.log(`  peak RSS by ${RSS_METHOD}; targets ≤ 2000 ms wall, ≤ 150 MiB`);
+      table.push([`reconcile, ${SCALE} licenses + services`, `${ms.toFixed(0)} ms`, `${(ms / bare).toFixed(2)}×`, `peak RSS ${rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : '?'}; targets ≤ 2 s, ≤ 150 MiB`]);
+
+      const m = await benchMaintain(s);
+      const up = Object.entries(m.upstream).map(([f, n]) => `${f} ×${n}`).join(', ');
+      const host = Object.entries(m.host).map(([f, n]) => `${f} ×${n}`).join(', ');
+      console.log(`maintain --module 1 (${s.renewing.size} of ${SCALE} due): ${m.run.ms.toFixed(0)} ms (${(m.run.ms / m.bare.ms).toFixed(2)}× bare node); peak RSS ${m.run.rssMiB?.toFixed(0) ?? '?'} MiB; ${m.renewed} renewed`);
+      console.log(`  licensing server: ${up}; per-license calls named ${m.perLicense} licenses, ${m.notDue} of them not due`);
+      console.log(`  host (fake mgrctl): ${host}; ${m.hostServicesTouched} services named`);
+      table.push([`maintain, ${SCALE} bound, ${s.renewing.size} due`, `${m.run.ms.toFixed(0)} ms`, `${(m.run.ms / m.bare.ms).toFixed(2)}×`, `${m.perLicense} licenses got calls (${m.notDue} not due); ${Object.values(m.upstream).reduce((a, b) => a + b, 0)} upstream requests`]);
+    } finally {
+      await s.close();
+    }
+  }
+  if (POOL > 0) {
+    const choices = Math.min(1000, Math.floor(POOL / 10));
+    const p = benchPool(POOL, choices);
+    console.log(`\npool: ${POOL} free licenses of 4 tariffs, ${choices} choices: reservePooled ${p.reserveMs.toFixed(3)} ms each (choice alone ${p.chooseMs.toFixed(3)} ms); target ≤ 1 ms`);
+    console.log(`  plan of the candidates' query: ${p.plan.join(' | ')}`);
+    table.push([`pool choice among ${POOL} free`, `${p.reserveMs.toFixed(2)} ms`, '-', `choice alone ${p.chooseMs.toFixed(3)} ms; target ≤ 1 ms`]);
+  }
+}
+
+function printTable(): void {
+  const w = [0, 1, 2, 3].map((i) => Math.max(...table.map((r) => r[i]!.length)));
+  console.log(`\nsummary (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ratios to bare node of the same run)`);
+  for (const r of table) console.log(`  ${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padStart(w[2]!)}  ${r[3]}`);
+}
+
 await main();
+await scale();
+printTable();
