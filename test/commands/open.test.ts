@@ -133,7 +133,7 @@ describe('open', function () {
   });
 
   it('takes a pooled license inside the renewal lead when it is the only one (it expires first of nothing better)', async () => {
-    const dueSoon = await pooled(w, { pricelist: '3541', period: 1, createdate: '2025-12-12', expiredate: addDays(w.day, 2), ip: '198.51.100.6' });
+    const dueSoon = await pooled(w, { pricelist: '3541', period: 1, createdate: '2025-12-12', expiredate: addDays(w.day, 2), ip: '198.51.100.6', ipChangeDate: '2025-12-01', keyChangeDate: '2025-12-01' });
     w.addService({ id: 141, ip: '203.0.113.141', expiredate: addDays(w.day, 1) });
     expect((await w.command('open', { item: 141, ro: 41 })).code).to.equal(0);
     expect(w.purchases()).to.equal(0);
