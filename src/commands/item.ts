@@ -2,13 +2,14 @@
 // sync_item): read the service and its module from the host, connect to the licensing server,
 // open the state, hold the service's lock, run the lifecycle step, report success to the host.
 // Failures propagate to protocol.ts, which owns the error path.
-import { keyWaitSeconds, lockWaitSeconds, orderSettleSeconds } from '../config.js';
+import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { today } from '../dates.js';
-import { BadInputError, BusyError, CommandError } from '../errors.js';
+import { BadInputError, CommandError } from '../errors.js';
 import { Host } from '../host/host.js';
 import type { PostOperation, Service } from '../host/types.js';
 import { log } from '../log.js';
 import { Lifecycle } from '../pool/lifecycle.js';
+import { lockService } from '../pool/service-lock.js';
 import { openStore, type LicenseStore } from '../pool/store.js';
 import type { ProtocolCommand, ProtocolContext } from '../protocol.js';
 import { LicensingClient } from '../upstream/client.js';
@@ -17,29 +18,6 @@ export interface ItemContext {
   service: Service;
   lifecycle: Lifecycle;
   store: LicenseStore;
-}
-
-/** A lock whose holder died (SIGKILL, a crash) is free. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Waits for another live process working on the same service (BILLmanager may start a retry
- *  while the first run is still going); a lock left by a dead process is taken over. */
-export async function lockService(store: LicenseStore, item: number, command: string): Promise<void> {
-  const waitMs = lockWaitSeconds() * 1000;
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const holder = store.tryLock(item, command, isAlive);
-    if (holder === null) return;
-    if (Date.now() >= deadline) throw new BusyError(item, holder);
-    await new Promise((r) => setTimeout(r, 100 + Math.random() * 150));
-  }
 }
 
 /** Builds the command for one item operation; `post` names the host's service.post<op>. */

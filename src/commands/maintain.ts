@@ -14,10 +14,10 @@ import type { ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
 import { factsOf, Lifecycle } from '../pool/lifecycle.js';
 import { RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
-import { openStore, type LicenseStore, type ManagedLicense } from '../pool/store.js';
+import { openStore, type ManagedLicense } from '../pool/store.js';
 import { LicensingClient } from '../upstream/client.js';
 import type { UpstreamLicense } from '../upstream/types.js';
-import { lockService } from './item.js';
+import { underServiceLock } from '../pool/service-lock.js';
 
 export async function maintain(p: Paths, onlyModule: number | null): Promise<number> {
   const store = openStore(p.db);
@@ -69,7 +69,7 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
             if (!listed) throw listError!;
             await lifecycle.maintainFree(lic, listed.get(lic.upstreamId) ?? null);
           } else if (lic.state === 'releasing') {
-            await underLock(store, lic.releasedFrom!, () => lifecycle.finishReleasesOf(lic.releasedFrom!));
+            await underServiceLock(store, lic.releasedFrom!, 'maintain', () => lifecycle.finishReleasesOf(lic.releasedFrom!));
           } else {
             const entry = listed?.get(lic.upstreamId);
             const hostService = services?.get(lic.item!);
@@ -82,7 +82,7 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
               if (fresh.expiredate !== lic.expiredate || fresh.ip !== lic.ip) store.refresh(lic, fresh);
             } else {
               const item = lic.item!;
-              await underLock(store, item, async () => {
+              await underServiceLock(store, item, 'maintain', async () => {
                 const cur = store.license(module, lic.upstreamId);
                 if (!cur || cur.item !== item || (cur.state !== 'bound' && cur.state !== 'suspended')) {
                   log.info(`maintain: license ${lic.upstreamId} changed hands meanwhile (now ${cur?.state ?? 'unknown'}); nothing to do`);
@@ -121,14 +121,4 @@ function nothingToDo(lic: ManagedLicense, u: UpstreamLicense, day: string): bool
   if (!lic.hasKey) return false;
   if (u.period === 0) return true;
   return u.period !== null && u.expiredate !== null && u.expiredate > addDays(day, RENEWAL_LEAD_DAYS);
-}
-
-/** Holds the service's lock (waiting as long as a protocol command would; busy past that is a failure). */
-async function underLock<T>(store: LicenseStore, item: number, fn: () => Promise<T>): Promise<T> {
-  await lockService(store, item, 'maintain');
-  try {
-    return await fn();
-  } finally {
-    store.unlock(item);
-  }
 }

@@ -5,7 +5,6 @@
 // query each on BILLmanager's database (or, without one, soft.edit of the services named only).
 // `applyFinding` re-checks a finding under the service's lock, from fresh reads, and changes
 // licenses only through the store's compare-and-set transitions (SPEC 5.8).
-import { lockService } from '../commands/item.js';
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { type Day } from '../dates.js';
 import { LicenseMissingError } from '../errors.js';
@@ -16,6 +15,7 @@ import { LicensingClient } from '../upstream/client.js';
 import { STATUS, type LicensingApi, type UpstreamLicense } from '../upstream/types.js';
 import type { AdminContext } from './adopt.js';
 import { FREE_LICNAME, Lifecycle, paidTime } from './lifecycle.js';
+import { underServiceLock } from './service-lock.js';
 import type { ManagedLicense } from './store.js';
 
 export type FindingKind = 'leak' | 'lost' | 'unmanaged' | 'autoprolong' | 'drift' | 'params';
@@ -184,13 +184,7 @@ function lifecycleFor(ctx: AdminContext, module: number, upstream: LicensingApi)
 }
 
 async function underLock<T>(ctx: AdminContext, item: number | null, fn: () => Promise<T>): Promise<T> {
-  if (item === null) return fn();
-  await lockService(ctx.store, item, 'reconcile');
-  try {
-    return await fn();
-  } finally {
-    ctx.store.unlock(item);
-  }
+  return item === null ? fn() : underServiceLock(ctx.store, item, 'reconcile', fn);
 }
 
 /** Whether the host shows the service closed (4) or does not know it, read now. */

@@ -57,7 +57,7 @@ const PERIODS = ['1', '1', '12', '3'] as const;
 const FAULT_FUNCS = ['soft', 'soft.edit', 'soft.order.param', 'service.prolong', 'soft.suspend', 'soft.resume', 'soft.delete'] as const;
 const FAULT_KINDS = ['latency', 'latency', 'http500', 'drop', 'dropafter'] as const;
 
-export type OpKind = 'open' | 'close' | 'prolong' | 'suspend' | 'resume' | 'setparam-ip' | 'setparam-panel' | 'setparam-nopanel' | 'sync_item' | 'maintain' | 'reconcile';
+export type OpKind = 'open' | 'close' | 'prolong' | 'suspend' | 'resume' | 'setparam-ip' | 'setparam-panel' | 'setparam-nopanel' | 'sync_item' | 'maintain' | 'reconcile' | 'panel-periods' | 'panel-reconcile';
 
 interface Op {
   kind: OpKind;
@@ -156,11 +156,41 @@ interface Running {
   killedAt: number | null;
 }
 
+/**
+ * The panel pages as COREmanager drives them (SPEC 8): `pmisplicense panel` with PARAM_* in the
+ * environment. panel-periods saves a rule and deletes one (rules feed open's license period);
+ * panel-reconcile reads the Reconcile list and applies every fault it shows, as an administrator
+ * ticking them all would — both beside the protocol commands and maintain.
+ */
+const PANEL_SCRIPT = `
+const { execFileSync } = require('node:child_process');
+const [exe, kind, source, target, victim] = process.argv.slice(1);
+const run = (params) => {
+  const env = { ...process.env, AUTH_USER: 'admin', AUTH_LEVEL: '29' };
+  for (const [k, v] of Object.entries(params)) env['PARAM_' + k] = v;
+  return execFileSync(process.execPath, [exe, 'panel'], { env, input: '<doc/>', encoding: 'utf8' });
+};
+let out = '';
+if (kind === 'panel-periods') {
+  out += run({ func: 'pmisplicense.periods.edit', plid: '1', sok: 'ok', source, target, compare_pricelist: 'off' });
+  out += run({ func: 'pmisplicense.periods.delete', plid: '1', elid: victim });
+} else {
+  const list = run({ func: 'pmisplicense.reconcile', plid: '1' });
+  const ids = [...list.matchAll(/<id>((?:leak|lost|autoprolong|params):[^<]*)<\\/id>/g)].map((m) => m[1]);
+  out += list;
+  if (ids.length) out += run({ func: 'pmisplicense.reconcile.apply', plid: '1', elid: ids.join(', '), sok: 'ok' });
+}
+process.stdout.write(out);
+`;
+
 function start(w: World, op: Op): Running {
-  const args = op.kind === 'maintain' ? ['maintain'] : op.kind === 'reconcile' ? ['reconcile', '--apply'] : ['--command', op.kind.startsWith('setparam') ? 'setparam' : op.kind, '--item', String(op.item)];
+  const panel = op.kind === 'panel-periods' || op.kind === 'panel-reconcile';
+  const args = panel
+    ? ['-e', PANEL_SCRIPT, EXE, op.kind, ...(op.arg ?? '1 12 1').split(' ')]
+    : [EXE, ...(op.kind === 'maintain' ? ['maintain'] : op.kind === 'reconcile' ? ['reconcile', '--apply'] : ['--command', op.kind.startsWith('setparam') ? 'setparam' : op.kind, '--item', String(op.item)])];
   if (op.ro !== null) args.push('--runningoperation', String(op.ro));
   const began = Date.now();
-  const child = spawn(process.execPath, [EXE, ...args], { env: { ...w.env, PMISPLICENSE_LOCK_WAIT: '10' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: { ...w.env, PMISPLICENSE_LOCK_WAIT: '10' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d));
   child.stderr!.on('data', () => {});
@@ -358,6 +388,8 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       const busy = new Set<number>();
       if (chance(0.3)) ops.push({ kind: 'maintain', item: null, ro: null, attempt: 1 });
       if (canReconcile && chance(0.1)) ops.push({ kind: 'reconcile', item: null, ro: null, attempt: 1 });
+      if (chance(0.1)) ops.push({ kind: 'panel-periods', item: null, ro: null, attempt: 1, arg: `${pick(['1', '3', '6', '12'])} ${pick(['1', '12'])} ${1 + Math.floor(rnd() * 6)}` });
+      if (canReconcile && chance(0.08)) ops.push({ kind: 'panel-reconcile', item: null, ro: null, attempt: 1 });
       const retries = [...services.values()].filter((s) => s.pending !== null);
       while (ops.length < k) {
         let s: ServiceModel | undefined;
@@ -518,7 +550,7 @@ export function checkViews(
       if (item === null || item === undefined) continue;
       if (host.find((x) => x.id === item)?.status === 4) continue;
       const why = touched.get(item) ?? [];
-      if (!why.some((k) => k === 'close' || k === 'setparam-panel' || k === 'setparam-nopanel' || k === 'reconcile')) {
+      if (!why.some((k) => k === 'close' || k === 'setparam-panel' || k === 'setparam-nopanel' || k === 'reconcile' || k === 'panel-reconcile')) {
         v(4, 'inconsistencies', `4:deleted:${u.id}:${item}`, `license ${u.id}, bound to service ${item}, was deleted upstream though the service was not being closed`);
       }
     }
