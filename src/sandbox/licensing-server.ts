@@ -1,16 +1,20 @@
-// The sandbox licensing server (SPEC 8): a real HTTP server on loopback that answers SPEC 7 the
-// way a remote BILLmanager does, over the account kept in licensing-state.ts. On top of that,
-// what tests and the demo need: injected faults, a request log, and control endpoints under
-// /_sandbox/ (no authinfo there: it is a sandbox on loopback; they never show the password).
+// The sandbox licensing server (SPEC 9): a real HTTP server on loopback that answers SPEC 7 the
+// way a remote BILLmanager does, over the account kept in licensing-state.ts. It serves the API
+// only on its URL's path, for POST (and GET with a query, as COREmanager allows); anything else
+// is an HTTP error that changes nothing. On top of that, what tests and the demo need: injected
+// faults, a bounded request log, list paging, and control endpoints under /_sandbox/ (no authinfo
+// there: it is a sandbox on loopback; they never show the password). Its state is in memory only.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Day } from '../dates.js';
 import { CommandError } from '../errors.js';
+import { log } from '../log.js';
 import { escapeXml } from '../xml-out.js';
 import {
   LicensingState,
   SandboxApiError,
+  dropXmlForbidden,
   parseInstant,
   type LedgerEntry,
   type LicenseEdit,
@@ -27,6 +31,7 @@ export {
   FIRST_LICENSE_ID,
   LIFETIME_EXPIREDATE,
   SandboxApiError,
+  dropXmlForbidden,
 } from './licensing-state.js';
 export type { LedgerEntry, OrderPeriod, PriceTable, SandboxLicense, SeedLicense } from './licensing-state.js';
 
@@ -48,7 +53,21 @@ export interface SandboxOptions {
   now?: string;
   /** Where PMISPLICENSE_NOW is read (each request); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The API's path (the URL's path); default '/billmgr'. Other paths answer 404. */
+  path?: string;
+  /**
+   * The most rows one page of a list carries, whatever p_cnt asks (an upstream with its own page
+   * limit); with it, a list is paged even when the client asks for no page. Default: no limit.
+   */
+  maxPageSize?: number;
+  /** How many recent requests requests() keeps; default 10 000 (applied orders and prolongations are all kept). */
+  requestLogLimit?: number;
 }
+
+export const DEFAULT_API_PATH = '/billmgr';
+export const DEFAULT_REQUEST_LOG_LIMIT = 10_000;
+/** Funcs that move money: their applied requests are kept whole, whatever the log's bound. */
+export const MONEY_FUNCS: readonly string[] = ['soft.order.param', 'service.prolong'];
 
 export type FaultKind = 'http500' | 'brokenxml' | 'latency' | 'drop' | 'dropafter' | 'hold' | 'error';
 export const FAULT_KINDS: readonly FaultKind[] = ['http500', 'brokenxml', 'latency', 'drop', 'dropafter', 'hold', 'error'];
@@ -67,6 +86,8 @@ export interface FaultSpec {
   type?: string;
   object?: string;
   msg?: string;
+  /** Hits only requests carrying these field values too (e.g. { p_num: '2' }: the list's second page). */
+  params?: Record<string, string>;
 }
 
 export interface ActiveFault {
@@ -80,13 +101,15 @@ export interface ActiveFault {
   type: string;
   object: string;
   msg: string;
+  params: Record<string, string>;
 }
 
 /**
  * ok / error: an XML reply (error = `<error>`, from the function or an injected fault);
  * html: HTTP 200 HTML because the request lacked out=xml; http500 / brokenxml: that fault's reply;
  * dropped: the socket was destroyed without a reply; aborted: the client went away before a reply
- * could be written; rejected: not a request the API reads (body too large); pending: in progress.
+ * could be written; rejected: not a request the API reads (wrong path or method: HTTP 404 / 405 / 400,
+ * body too large: 413), nothing done; pending: in progress.
  */
 export type RequestOutcome = 'ok' | 'error' | 'html' | 'http500' | 'brokenxml' | 'dropped' | 'aborted' | 'rejected' | 'pending';
 
@@ -150,8 +173,13 @@ const HTML_500 = '<html><head><title>500 Internal Server Error</title></head><bo
 
 // ---- XML replies ---------------------------------------------------------------------------
 
+/** Escaped, and without the characters XML 1.0 forbids (escaping cannot carry those). */
+function xmlText(value: string | number): string {
+  return escapeXml(dropXmlForbidden(String(value)));
+}
+
 function tag(name: string, value: string | number): string {
-  return `<${name}>${escapeXml(String(value))}</${name}>`;
+  return `<${name}>${xmlText(value)}</${name}>`;
 }
 
 function doc(inner: string): string {
@@ -159,7 +187,7 @@ function doc(inner: string): string {
 }
 
 function errorDoc(type: string, object: string, msg: string): string {
-  return doc(`<error type="${escapeXml(type)}" object="${escapeXml(object)}" lang="en">${tag('msg', msg)}</error>`);
+  return doc(`<error type="${xmlText(type)}" object="${xmlText(object)}" lang="en">${tag('msg', msg)}</error>`);
 }
 
 /** `func=soft` row: no key; change dates as the list calls them. */
@@ -241,6 +269,10 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
 }
 
+function copyRequest(r: RecordedRequest): RecordedRequest {
+  return { ...r, params: { ...r.params } };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -283,7 +315,50 @@ function faultFromFields(f: Fields): FaultSpec {
     type: optString(f, 'type'),
     object: optString(f, 'object'),
     msg: optString(f, 'msg'),
+    params: stringRecord(f, 'params'),
   };
+}
+
+function stringRecord(f: Fields, key: string): Record<string, string> | undefined {
+  const v = f[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new RangeError(`${key} must be an object of field values`);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
+}
+
+function pageSizeOption(value: number | undefined): number | null {
+  if (value === undefined) return null;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`maxPageSize must be a whole number of rows above 0, not ${value}`);
+  return value;
+}
+
+/** A listen failure in words that name the port (EADDRINUSE and friends), not an internal error. */
+export class SandboxListenError extends Error {
+  constructor(
+    readonly code: string,
+    readonly host: string,
+    readonly port: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SandboxListenError';
+  }
+}
+
+function listenError(e: NodeJS.ErrnoException, host: string, port: number): SandboxListenError {
+  const code = e.code ?? '';
+  switch (code) {
+    case 'EADDRINUSE':
+      return new SandboxListenError(code, host, port, `Port ${port} on ${host} is already in use (another sandbox or server listens there): stop it, or choose another --port (0 picks a free one).`);
+    case 'EACCES':
+      return new SandboxListenError(code, host, port, `Not allowed to listen on port ${port} on ${host} (ports below 1024 need root): choose a port from 1024 up, or 0 for a free one.`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new SandboxListenError(code, host, port, `Cannot listen on ${host} port ${port}: ${host} is not an address of this machine (${code}).`);
+    default:
+      return new SandboxListenError(code, host, port, `Cannot listen on ${host} port ${port}: ${e.message}.`);
+  }
 }
 
 function seedFromFields(f: Fields): SeedLicense {
@@ -317,8 +392,19 @@ export class LicensingSandbox {
   readonly host: string;
   private readonly state: LicensingState;
   private readonly server: Server;
+  /** The API's path; anything else (but /_sandbox/) is a 404. */
+  readonly path: string;
   private readonly sessions = new Set<string>();
-  private readonly log: RecordedRequest[] = [];
+  /** The most recent requests, at most requestLogLimit. */
+  private readonly recent: RecordedRequest[] = [];
+  /** How many recent requests the log keeps (SPEC 9: bounded). */
+  readonly requestLogLimit: number;
+  /** Applied orders and prolongations, all of them: tests count money moves through requests(func). */
+  private readonly moneyRequests: RecordedRequest[] = [];
+  /** Requests received per func since the last clearRequests(), however many the log still holds. */
+  private readonly counts = new Map<string, number>();
+  private totalRequests = 0;
+  private maxPage: number | null;
   private activeFaults: ActiveFault[] = [];
   private readonly held = new Set<HeldRequest>();
   private nextSeq = 1;
@@ -327,6 +413,14 @@ export class LicensingSandbox {
 
   private constructor(opts: SandboxOptions) {
     this.host = opts.host ?? '127.0.0.1';
+    this.path = opts.path ?? DEFAULT_API_PATH;
+    if (!/^\/[A-Za-z0-9._~\/-]*$/.test(this.path) || this.path === '/_sandbox' || this.path.startsWith('/_sandbox/')) {
+      throw new RangeError(`not a path for the API: ${this.path}`);
+    }
+    this.maxPage = pageSizeOption(opts.maxPageSize);
+    const limit = opts.requestLogLimit ?? DEFAULT_REQUEST_LOG_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`requestLogLimit must be a whole number above 0, not ${limit}`);
+    this.requestLogLimit = limit;
     this.state = new LicensingState(opts);
     this.server = createServer((req, res) => {
       this.onRequest(req, res).catch((e: unknown) => {
@@ -338,16 +432,18 @@ export class LicensingSandbox {
 
   static async start(opts: SandboxOptions): Promise<LicensingSandbox> {
     const sb = new LicensingSandbox(opts);
+    const port = opts.port ?? 0;
     await new Promise<void>((resolve, reject) => {
-      sb.server.once('error', reject);
-      sb.server.listen(opts.port ?? 0, sb.host, () => {
-        sb.server.off('error', reject);
+      const failed = (e: NodeJS.ErrnoException): void => reject(listenError(e, sb.host, port));
+      sb.server.once('error', failed);
+      sb.server.listen(port, sb.host, () => {
+        sb.server.off('error', failed);
         resolve();
       });
     });
     sb.port = (sb.server.address() as AddressInfo).port;
     const hostInUrl = sb.host.includes(':') ? `[${sb.host}]` : sb.host;
-    sb.url = `http://${hostInUrl}:${sb.port}/billmgr`;
+    sb.url = `http://${hostInUrl}:${sb.port}${sb.path}`;
     return sb;
   }
 
@@ -403,6 +499,29 @@ export class LicensingSandbox {
     return this.state.seed(seed);
   }
 
+  /**
+   * Seeds `n` licenses at once (no money moves), all or none, in one pass over the account: each
+   * from `template`, or from template(index) when they differ (e.g. licname `Item #${index}`).
+   * Returns their ids in order. For the bench and stress tests (10^4–10^5 licenses).
+   */
+  seedLicenses(n: number, template: SeedLicense | ((index: number) => SeedLicense) = {}): number[] {
+    return this.state.seedMany(n, template);
+  }
+
+  /** How many licenses `func=soft` lists now (deleted ones excluded). */
+  liveLicenseCount(): number {
+    return this.state.liveCount();
+  }
+
+  /** The page limit of lists (null = none): pages carry at most this many rows whatever p_cnt asks. */
+  get maxPageSize(): number | null {
+    return this.maxPage;
+  }
+
+  setMaxPageSize(rows: number | null): void {
+    this.maxPage = rows === null ? null : pageSizeOption(rows);
+  }
+
   get keyDelayMs(): number {
     return this.state.keyDelayMs;
   }
@@ -430,6 +549,7 @@ export class LicensingSandbox {
       type: fault.type ?? 'value',
       object: fault.object ?? '',
       msg: fault.msg ?? 'Injected error',
+      params: { ...(fault.params ?? {}) },
     };
     this.activeFaults.push(f);
     return f.id;
@@ -437,7 +557,7 @@ export class LicensingSandbox {
 
   /** Faults still armed. */
   faults(): ActiveFault[] {
-    return this.activeFaults.map((f) => ({ ...f }));
+    return this.activeFaults.map((f) => ({ ...f, params: { ...f.params } }));
   }
 
   /** Disarms every fault (held requests stay held: see release()). Returns how many. */
@@ -447,13 +567,39 @@ export class LicensingSandbox {
     return n;
   }
 
-  /** Recorded API requests, oldest first; with func, only that func's. */
+  /**
+   * Recorded API requests, oldest first; with func, only that func's. The log keeps the last
+   * requestLogLimit requests (default 10 000) plus every applied order and prolongation, so
+   * counting money moves through it stays exact however long the sandbox runs; for exact counts
+   * of everything else use requestCount(), and requestsAfter(seq) rather than a length as a cursor.
+   */
   requests(func?: string): RecordedRequest[] {
-    return this.log.filter((r) => func === undefined || r.func === func).map((r) => ({ ...r, params: { ...r.params } }));
+    const match = (r: RecordedRequest): boolean => func === undefined || r.func === func;
+    const oldestKept = this.recent[0]?.seq ?? Infinity;
+    const older = this.moneyRequests.filter((r) => r.seq < oldestKept && match(r));
+    return [...older, ...this.recent.filter(match)].map(copyRequest);
+  }
+
+  /** Requests after the one numbered `seq` (a RecordedRequest.seq or lastRequestSeq()), from requests(func). */
+  requestsAfter(seq: number, func?: string): RecordedRequest[] {
+    return this.requests(func).filter((r) => r.seq > seq);
+  }
+
+  /** The seq of the latest request received (0 before any): a cursor that the log's bound does not move. */
+  lastRequestSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Exact number of requests received since the start or the last clearRequests(), for one func or all. */
+  requestCount(func?: string): number {
+    return func === undefined ? this.totalRequests : (this.counts.get(func) ?? 0);
   }
 
   clearRequests(): void {
-    this.log.length = 0;
+    this.recent.length = 0;
+    this.moneyRequests.length = 0;
+    this.counts.clear();
+    this.totalRequests = 0;
   }
 
   /** Requests held right now by a `hold` fault. */
@@ -516,14 +662,21 @@ export class LicensingSandbox {
     const params: Params = { ...Object.fromEntries(url.searchParams), ...(body ? formFields(body) : {}) };
     const func = params.func ?? '';
     const rec = this.record(req, url.pathname, func, params);
-    if (body === null) {
-      rec.outcome = 'rejected';
-      rec.httpStatus = 413;
-      send(res, 413, 'text/plain; charset=utf-8', 'request body too large\n');
-      return;
+    // SPEC 9: the API lives on one path and answers POST, or GET with a query (COREmanager takes
+    // both); anything else is refused before it can change anything (a DELETE deletes nothing).
+    const method = req.method ?? 'GET';
+    if (url.pathname !== this.path) {
+      return this.reject(res, rec, 404, `no API here: the licensing API is at ${this.path}\n`);
     }
+    if (method !== 'POST' && method !== 'GET') {
+      return this.reject(res, rec, 405, `method ${method} not allowed: the API takes POST (or GET with a query)\n`, { Allow: 'POST, GET' });
+    }
+    if (method === 'GET' && url.search.length <= 1) {
+      return this.reject(res, rec, 400, 'a GET request to the API needs its fields in the query string (or POST them)\n');
+    }
+    if (body === null) return this.reject(res, rec, 413, 'request body too large\n');
 
-    const fault = this.takeFault(func);
+    const fault = this.takeFault(func, params);
     rec.fault = fault?.kind ?? null;
     switch (fault?.kind) {
       case 'drop':
@@ -566,6 +719,14 @@ export class LicensingSandbox {
     this.finish(res, rec, 200, 'text/xml; charset=UTF-8', reply.body, reply.error ? 'error' : 'ok');
   }
 
+  private reject(res: ServerResponse, rec: RecordedRequest, status: number, text: string, headers: Record<string, string> = {}): void {
+    rec.outcome = 'rejected';
+    rec.httpStatus = status;
+    if (clientGone(res)) return;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
   private record(req: IncomingMessage, path: string, func: string, params: Params): RecordedRequest {
     const masked: Params = {};
     for (const [k, v] of Object.entries(params)) masked[k] = MASKED_PARAMS.has(k) ? '***' : v;
@@ -584,7 +745,12 @@ export class LicensingSandbox {
       applied: false,
       httpStatus: null,
     };
-    this.log.push(rec);
+    this.recent.push(rec);
+    // A bounded log (SPEC 9): a sandbox left running must not grow without end. shift() on a few
+    // thousand references is cheap next to an HTTP request.
+    if (this.recent.length > this.requestLogLimit) this.recent.shift();
+    this.totalRequests++;
+    this.counts.set(func, (this.counts.get(func) ?? 0) + 1);
     return rec;
   }
 
@@ -603,11 +769,11 @@ export class LicensingSandbox {
     req.socket.destroy();
   }
 
-  private takeFault(func: string): ActiveFault | undefined {
-    const f = this.activeFaults.find((x) => x.func === '*' || x.func === func);
+  private takeFault(func: string, params: Params): ActiveFault | undefined {
+    const f = this.activeFaults.find((x) => (x.func === '*' || x.func === func) && Object.entries(x.params).every(([k, v]) => params[k] === v));
     if (!f) return undefined;
     if (f.remaining > 0 && --f.remaining === 0) this.activeFaults = this.activeFaults.filter((x) => x !== f);
-    return { ...f };
+    return { ...f, params: { ...f.params } };
   }
 
   private hold(res: ServerResponse, fault: ActiveFault): Promise<'released' | 'gone'> {
@@ -642,6 +808,7 @@ export class LicensingSandbox {
     try {
       const body = this.dispatch(params.func ?? '', params);
       rec.applied = true;
+      if (MONEY_FUNCS.includes(rec.func)) this.moneyRequests.push(rec);
       return { body, html: false, error: null };
     } catch (e) {
       const err = e instanceof SandboxApiError ? e : new SandboxApiError('internal', '', `Sandbox failure: ${e instanceof Error ? e.message : String(e)}`);
@@ -658,7 +825,7 @@ export class LicensingSandbox {
     const elid = p.elid ?? '';
     switch (func) {
       case 'soft':
-        return doc(this.state.list().map(listElem).join(''));
+        return this.softList(p);
       case 'soft.edit':
         return this.softEdit(elid, p);
       case 'soft.order.param': {
@@ -713,6 +880,22 @@ export class LicensingSandbox {
     throw new SandboxApiError('auth', '', 'Authorization failed: invalid or missing authinfo.');
   }
 
+  /**
+   * `func=soft`, paged as COREmanager pages lists when asked (p_cnt rows per page, page p_num from
+   * 1, p_elems = all rows; the three beside the <elem> rows), or by the sandbox's own page limit.
+   * Without either, the whole list and no paging fields.
+   */
+  private softList(p: Params): string {
+    const asked = pagingNumber(p, 'p_cnt');
+    const num = pagingNumber(p, 'p_num') ?? 1;
+    const limit = Math.min(asked ?? Infinity, this.maxPage ?? Infinity);
+    if (limit === Infinity && p.p_num === undefined) return doc(this.state.list().map(listElem).join(''));
+    const total = this.state.liveCount();
+    const size = limit === Infinity ? Math.max(total, 1) : limit;
+    const page = this.state.listPage((num - 1) * size, size);
+    return doc(tag('p_elems', page.total) + tag('p_num', num) + tag('p_cnt', size) + page.rows.map(listElem).join(''));
+  }
+
   /** Read (flat), newkey (flat, as ISPsystem's client reads /doc/lickey) or change (nested). */
   private softEdit(elid: string, p: Params): string {
     if (p.sok !== 'ok') return doc(editFields(this.state.get(elid)));
@@ -761,14 +944,26 @@ export class LicensingSandbox {
           return sendJson(res, 200, { released: this.release() });
         case 'POST /_sandbox/license':
           return sendJson(res, 200, this.addLicense(seedFromFields(fields)));
+        case 'POST /_sandbox/licenses': {
+          // Many at once from one template: { count, ...seed fields } (no id: they get the next ones).
+          const count = optNumber(fields, 'count') ?? 1;
+          const template = seedFromFields(fields);
+          if (template.id !== undefined) throw new RangeError('seeding many licenses takes no id');
+          const ids = this.seedLicenses(count, template);
+          return sendJson(res, 200, { seeded: ids.length, first: ids[0] ?? null, last: ids.at(-1) ?? null });
+        }
         case 'POST /_sandbox/keys':
           return sendJson(res, 200, { issued: this.issueKeys() });
         case 'POST /_sandbox/config': {
           const balance = optNumber(fields, 'balance');
           const keyDelayMs = optNumber(fields, 'keyDelayMs') ?? optNumber(fields, 'key_delay_ms');
+          const maxPage = fields.maxPageSize === null ? null : optNumber(fields, 'maxPageSize');
           if (balance !== undefined) this.setBalance(balance);
           if (keyDelayMs !== undefined) this.setKeyDelayMs(keyDelayMs);
-          return sendJson(res, 200, { balance: this.balance, keyDelayMs: this.keyDelayMs });
+          if (maxPage !== undefined) this.setMaxPageSize(maxPage);
+          const out: Record<string, unknown> = { balance: this.balance, keyDelayMs: this.keyDelayMs };
+          if (maxPage !== undefined) out.maxPageSize = this.maxPageSize;
+          return sendJson(res, 200, out);
         }
         default:
           return sendJson(res, 404, { error: `no control endpoint ${route}` });
@@ -777,6 +972,14 @@ export class LicensingSandbox {
       return sendJson(res, 400, { error: e instanceof Error ? e.message : String(e) });
     }
   }
+}
+
+function pagingNumber(p: Params, name: 'p_cnt' | 'p_num'): number | undefined {
+  const raw = p[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new SandboxApiError('value', name, `${name} must be a whole number from 1, not "${raw}".`);
+  return n;
 }
 
 function requireSok(p: Params, func: string): void {
@@ -835,9 +1038,14 @@ export function parseSandboxArgs(argv: readonly string[]): SandboxCommandOptions
   };
 }
 
+/** Printed on start-up under the URL line (SPEC 9): nothing the sandbox holds survives it. */
+export const IN_MEMORY_NOTICE =
+  'Its state (licenses, balance, ledger, request log) lives in memory only: it is lost when the sandbox stops.';
+
 /**
- * `pmisplicense sandbox …`: serves until SIGTERM/SIGINT (or io.signal), after printing exactly one
- * line: `pmisplicense sandbox listening on http://127.0.0.1:PORT/billmgr`. Resolves 0 once closed.
+ * `pmisplicense sandbox …`: serves until SIGTERM/SIGINT (or io.signal), after printing two lines:
+ * `pmisplicense sandbox listening on http://127.0.0.1:PORT/billmgr` and IN_MEMORY_NOTICE.
+ * Resolves 0 once closed. A port it cannot listen on is a CommandError naming the port.
  */
 export async function runSandboxCommand(args: SandboxCommandOptions | readonly string[], io: SandboxCommandIo = {}): Promise<number> {
   const o = Array.isArray(args) ? parseSandboxArgs(args as readonly string[]) : (args as SandboxCommandOptions);
@@ -846,6 +1054,8 @@ export async function runSandboxCommand(args: SandboxCommandOptions | readonly s
   if (!o.user) throw new CommandError('user', 'pmisplicense sandbox needs --user.');
   if (!password) throw new CommandError('password', 'pmisplicense sandbox needs --password (or PMISPLICENSE_SANDBOX_PASSWORD).');
   if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new CommandError(String(o.port), '--port must be 0..65535.');
+  if (o.balance !== undefined && !(Number.isFinite(o.balance) && o.balance >= 0)) throw new CommandError(String(o.balance), `--balance must be an amount of money of 0 or more, not "${o.balance}".`);
+  if (o.keyDelayMs !== undefined && !Number.isFinite(o.keyDelayMs)) throw new CommandError(String(o.keyDelayMs), `--key-delay-ms must be a number of milliseconds, not "${o.keyDelayMs}".`);
   if (o.now) {
     try {
       parseInstant(o.now);
@@ -853,17 +1063,25 @@ export async function runSandboxCommand(args: SandboxCommandOptions | readonly s
       throw new CommandError(o.now, `--now must be an ISO date or instant, not "${o.now}".`);
     }
   }
-  const sb = await startLicensingServer({
-    port: o.port ?? 0,
-    host: o.host,
-    user: o.user,
-    password,
-    balance: o.balance,
-    keyDelayMs: o.keyDelayMs,
-    now: o.now,
-    env,
-  });
-  (io.stdout ?? process.stdout).write(`pmisplicense sandbox listening on ${sb.url}\n`);
+  let sb: LicensingSandbox;
+  try {
+    sb = await startLicensingServer({
+      port: o.port ?? 0,
+      host: o.host,
+      user: o.user,
+      password,
+      balance: o.balance,
+      keyDelayMs: o.keyDelayMs,
+      now: o.now,
+      env,
+    });
+  } catch (e) {
+    if (!(e instanceof SandboxListenError)) throw e;
+    log.error(`sandbox: ${e.message}`);
+    throw new CommandError(String(e.port), e.message);
+  }
+  log.info(`sandbox listening on ${sb.url}; state in memory only`);
+  (io.stdout ?? process.stdout).write(`pmisplicense sandbox listening on ${sb.url}\n${IN_MEMORY_NOTICE}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);
@@ -877,5 +1095,6 @@ export async function runSandboxCommand(args: SandboxCommandOptions | readonly s
     else io.signal?.addEventListener('abort', stop);
   });
   await sb.close();
+  log.info('sandbox stopped; its state is gone');
   return 0;
 }

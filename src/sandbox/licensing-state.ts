@@ -43,6 +43,18 @@ export const LIFETIME_EXPIREDATE: Day = '2099-12-31';
 export const DELETE_AFTER_DAYS = 30;
 export const FIRST_LICENSE_ID = 1001;
 
+/**
+ * Characters XML 1.0 does not allow in a document (C0 controls but tab/LF/CR, lone surrogates,
+ * U+FFFE/U+FFFF: https://www.w3.org/TR/xml/#charsets). Escaping cannot represent them, so the
+ * sandbox drops them from what it stores and from every reply: one license name with a control
+ * character must not make every later list reply unreadable.
+ */
+const XML_FORBIDDEN = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+export function dropXmlForbidden(text: string): string {
+  return text.replace(XML_FORBIDDEN, '');
+}
+
 /** BILLmanager period codes accepted as an autoprolong value ("on" for that period). */
 const PERIOD_CODES = new Set(['1', '3', '6', '12', '24', '36', '0', '-100', '-50']);
 
@@ -228,6 +240,17 @@ function parseAutoprolong(value: string | boolean): string {
   throw new SandboxApiError('value', 'autoprolong', `Invalid autoprolong value "${s}": a period code or null.`);
 }
 
+function cleanAddons(addons: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(addons).map(([k, v]) => [dropXmlForbidden(k), dropXmlForbidden(v)]));
+}
+
+function checkBalance(amount: number): number {
+  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) {
+    throw new RangeError(`the balance must be a number of money of at least 0, not ${String(amount)}`);
+  }
+  return cents(amount);
+}
+
 function checkDay(value: string, what: string): Day {
   if (!isDay(value)) throw new RangeError(`${what} is not a YYYY-MM-DD date: ${value}`);
   return value;
@@ -245,6 +268,12 @@ export class LicensingState {
   private nextId = FIRST_LICENSE_ID;
   private readonly store = new Map<number, StoredLicense>();
   private readonly entries: LedgerEntry[] = [];
+  /** The day expiry was last applied to every license: a full pass happens once per sandbox day. */
+  private settledDay: Day | null = null;
+  /** Licenses still waiting for their key, so that settling does not walk the whole account. */
+  private readonly pendingKeys = new Set<number>();
+  /** The live licenses by id, for `func=soft` and its pages; null once membership changed. */
+  private liveCache: StoredLicense[] | null = null;
 
   constructor(opts: StateOptions) {
     if (!opts.user || !opts.password) throw new RangeError('the sandbox needs a user and a password');
@@ -254,7 +283,7 @@ export class LicensingState {
     this.prices = { ...DEFAULT_PRICES, ...(opts.prices ?? {}) };
     this.tariffNames = { ...DEFAULT_TARIFF_NAMES, ...(opts.tariffNames ?? {}) };
     this.fixedNow = opts.now ? parseInstant(opts.now) : null;
-    this.money = cents(opts.balance ?? DEFAULT_BALANCE);
+    this.money = checkBalance(opts.balance ?? DEFAULT_BALANCE);
     this.keyDelay = opts.keyDelayMs ?? 0;
   }
 
@@ -279,8 +308,7 @@ export class LicensingState {
   }
 
   setBalance(amount: number): void {
-    if (!Number.isFinite(amount)) throw new RangeError(`not a balance: ${amount}`);
-    this.money = cents(amount);
+    this.money = checkBalance(amount);
   }
 
   get keyDelayMs(): number {
@@ -317,12 +345,29 @@ export class LicensingState {
   /** Every license ever on the account, deleted ones included. */
   all(): SandboxLicense[] {
     this.settle();
-    return [...this.store.values()].map((l) => this.view(l));
+    const today = this.today();
+    return [...this.store.values()].map((l) => this.view(l, today));
   }
 
-  /** What `func=soft` lists: the licenses not deleted. */
+  /** What `func=soft` lists: the licenses not deleted, by id. */
   list(): SandboxLicense[] {
-    return this.all().filter((l) => !l.deleted);
+    const today = this.today();
+    return this.liveLicenses().map((l) => this.view(l, today));
+  }
+
+  /**
+   * One page of `func=soft`: `count` rows from `offset` (0-based) and how many the whole list
+   * has. Only the page's rows are built, so paging a long list costs O(list) once, not per row.
+   */
+  listPage(offset: number, count: number): { total: number; rows: SandboxLicense[] } {
+    const live = this.liveLicenses();
+    const today = this.today();
+    return { total: live.length, rows: live.slice(offset, offset + count).map((l) => this.view(l, today)) };
+  }
+
+  /** How many licenses `func=soft` lists now. */
+  liveCount(): number {
+    return this.liveLicenses().length;
   }
 
   find(id: number): SandboxLicense | undefined {
@@ -349,7 +394,7 @@ export class LicensingState {
     const today = this.today();
     const l: StoredLicense = {
       id: this.nextId++,
-      licname: input.licname,
+      licname: dropXmlForbidden(input.licname),
       ip,
       pricelist,
       period,
@@ -361,13 +406,13 @@ export class LicensingState {
       ipChangeDate: today,
       keyChangeDate: today,
       autoprolong,
-      remoteid: input.remoteid,
-      addons: { ...input.addons },
+      remoteid: dropXmlForbidden(input.remoteid),
+      addons: cleanAddons(input.addons),
       manualSuspended: false,
       deletedBy: null,
       deletedOn: null,
     };
-    this.store.set(l.id, l);
+    this.insert(l, today);
     this.record('order', l, price);
     return this.view(l);
   }
@@ -392,9 +437,9 @@ export class LicensingState {
       l.ip = newIp;
       l.ipChangeDate = today;
     }
-    if (changes.licname !== undefined) l.licname = changes.licname;
+    if (changes.licname !== undefined) l.licname = dropXmlForbidden(changes.licname);
     if (autoprolong !== undefined) l.autoprolong = autoprolong;
-    if (changes.remoteid !== undefined) l.remoteid = changes.remoteid;
+    if (changes.remoteid !== undefined) l.remoteid = dropXmlForbidden(changes.remoteid);
     return this.view(l);
   }
 
@@ -438,6 +483,7 @@ export class LicensingState {
     const l = this.live(elid);
     l.deletedBy = 'delete';
     l.deletedOn = this.today();
+    this.liveCache = null;
   }
 
   /** Issues every pending key now (also those held by a negative keyDelayMs). */
@@ -449,20 +495,49 @@ export class LicensingState {
         n++;
       }
     }
+    this.pendingKeys.clear();
     return n;
   }
 
   /** Puts a license on the account directly (no money moves, no purchase counted). */
   seed(s: SeedLicense): SandboxLicense {
+    return this.find(this.seedMany(1, s)[0]!)!;
+  }
+
+  /**
+   * Puts `n` licenses on the account at once (no money moves), all or none: each from the
+   * template, or from template(index) for licenses that differ (names, IPs). Returns their ids.
+   * One pass over the account however many are added (the bench and stress tests seed 10^4–10^5).
+   */
+  seedMany(n: number, template: SeedLicense | ((index: number) => SeedLicense) = {}): number[] {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a number of licenses: ${n}`);
     this.settle();
-    const id = s.id ?? this.nextId;
-    if (!Number.isInteger(id) || id <= 0) throw new RangeError(`not a license id: ${id}`);
-    if (this.store.has(id)) throw new RangeError(`license ${id} already exists`);
+    const today = this.today();
+    const built: StoredLicense[] = [];
+    const taken = new Set<number>();
+    let next = this.nextId;
+    for (let i = 0; i < n; i++) {
+      const s = typeof template === 'function' ? template(i) : template;
+      const id = s.id ?? next;
+      if (!Number.isSafeInteger(id) || id <= 0) throw new RangeError(`not a license id: ${id}`);
+      if (this.store.has(id) || taken.has(id)) throw new RangeError(`license ${id} already exists`);
+      taken.add(id);
+      next = Math.max(next, id + 1);
+      built.push(this.build(id, s, today));
+    }
+    for (const l of built) this.insert(l, today);
+    return built.map((l) => l.id);
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  /** A stored license from a seed, checked; nothing is changed yet. */
+  private build(id: number, s: SeedLicense, today: Day): StoredLicense {
     const period = parseOrderPeriod(s.period ?? 1);
-    const createdate = checkDay(s.createdate ?? this.today(), 'createdate');
-    const l: StoredLicense = {
+    const createdate = checkDay(s.createdate ?? today, 'createdate');
+    return {
       id,
-      licname: s.licname ?? 'free.lic',
+      licname: dropXmlForbidden(s.licname ?? 'free.lic'),
       ip: checkIp(s.ip ?? '192.0.2.10'),
       pricelist: s.pricelist ?? '3541',
       period,
@@ -473,35 +548,62 @@ export class LicensingState {
       ipChangeDate: checkDay(s.ipChangeDate ?? createdate, 'ipChangeDate'),
       keyChangeDate: checkDay(s.keyChangeDate ?? createdate, 'keyChangeDate'),
       autoprolong: parseAutoprolong(s.autoprolong ?? 'null'),
-      remoteid: s.remoteid ?? '',
-      addons: { ...(s.addons ?? {}) },
+      remoteid: dropXmlForbidden(s.remoteid ?? ''),
+      addons: cleanAddons(s.addons ?? {}),
       manualSuspended: s.manualSuspended ?? false,
       deletedBy: s.deleted ? 'delete' : null,
-      deletedOn: s.deleted ? this.today() : null,
+      deletedOn: s.deleted ? today : null,
     };
-    this.store.set(id, l);
-    this.nextId = Math.max(this.nextId, id + 1);
-    return this.find(id)!;
   }
 
-  // ---- internals -------------------------------------------------------------------------------
+  /** Adds a new license to the account, brought up to the clock like the others. */
+  private insert(l: StoredLicense, today: Day): void {
+    this.store.set(l.id, l);
+    this.nextId = Math.max(this.nextId, l.id + 1);
+    if (!l.lickey && !l.deletedOn) this.pendingKeys.add(l.id);
+    this.expire(l, today);
+    this.liveCache = null;
+  }
 
   /**
    * Brings the account up to the clock: pending keys whose time has come are issued, and expired
    * licenses past their grace are deleted for good (so moving the clock back does not revive them).
+   * Expiry needs a pass over every license only when the sandbox day changed: within a day only
+   * new licenses (checked on insert) can be past their grace, since prolonging only extends.
    */
   private settle(): void {
     const today = this.today();
-    const nowMs = Date.now();
-    for (const l of this.store.values()) {
-      if (l.deletedOn) continue;
-      if (!l.lickey && l.keyDueAt !== null && nowMs >= l.keyDueAt) l.lickey = randomKey();
-      const deleteOn = addDays(l.expiredate, DELETE_AFTER_DAYS);
-      if (l.period !== 0 && today >= deleteOn) {
-        l.deletedBy = 'expiry';
-        l.deletedOn = deleteOn;
+    if (this.pendingKeys.size > 0) {
+      const nowMs = Date.now();
+      for (const id of this.pendingKeys) {
+        const l = this.store.get(id);
+        if (!l || l.deletedOn || l.lickey) this.pendingKeys.delete(id);
+        else if (l.keyDueAt !== null && nowMs >= l.keyDueAt) {
+          l.lickey = randomKey();
+          this.pendingKeys.delete(id);
+        }
       }
     }
+    if (today !== this.settledDay) {
+      for (const l of this.store.values()) this.expire(l, today);
+      this.settledDay = today;
+    }
+  }
+
+  private expire(l: StoredLicense, today: Day): void {
+    if (l.deletedOn || l.period === 0) return;
+    const deleteOn = addDays(l.expiredate, DELETE_AFTER_DAYS);
+    if (today >= deleteOn) {
+      l.deletedBy = 'expiry';
+      l.deletedOn = deleteOn;
+      this.liveCache = null;
+    }
+  }
+
+  private liveLicenses(): StoredLicense[] {
+    this.settle();
+    if (!this.liveCache) this.liveCache = [...this.store.values()].filter((l) => !l.deletedOn).sort((a, b) => a.id - b.id);
+    return this.liveCache;
   }
 
   private live(elid: string | number): StoredLicense {
@@ -531,8 +633,8 @@ export class LicensingState {
     this.entries.push({ kind, licenseId: l.id, pricelist: l.pricelist, period, amount, day: this.today(), balanceAfter: this.money });
   }
 
-  private view(l: StoredLicense): SandboxLicense {
-    const expirySuspended = l.period !== 0 && l.expiredate < this.today();
+  private view(l: StoredLicense, today: Day = this.today()): SandboxLicense {
+    const expirySuspended = l.period !== 0 && l.expiredate < today;
     let status: LicenseStatus = 2;
     if (l.deletedOn) status = 4;
     else if (!l.lickey) status = 5;

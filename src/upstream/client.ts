@@ -24,13 +24,45 @@ import type {
 } from './types.js';
 import { checkUpstreamUrl } from './url.js';
 
-export type ClientOptions = TransportOptions;
+export interface ClientOptions extends TransportOptions {
+  /** The most pages list() reads before it gives up (default MAX_LIST_PAGES). */
+  maxListPages?: number;
+}
 
 /** License order periods the upstream sells (SPEC 1): month, year, lifetime. */
 const ORDER_PERIODS = new Set([1, 12, 0]);
 /** Periods a license can be prolonged by (lifetime never is). */
 const PROLONG_PERIODS = new Set([1, 12]);
 const ADDON_RE = /^addon_[A-Za-z0-9_]+$/;
+/** Rows asked per page of the license list (SPEC 7: large pages). */
+export const LIST_PAGE_SIZE = 1000;
+/**
+ * More pages than this and the list is not one the module can read whole: 10 000 pages is ten
+ * million licenses at the asked size, or 70 000 where an upstream caps pages at 7 rows.
+ */
+export const MAX_LIST_PAGES = 10_000;
+/** Times the paged list is read from page 1 again when its size changed under the reader. */
+const LIST_ATTEMPTS = 3;
+
+interface Paging {
+  /** All rows of the list (p_elems). */
+  elems: number;
+  /** This page's number (p_num), when the reply says it. */
+  num: number | null;
+}
+
+/** COREmanager's paging fields, children of <doc> beside the rows; null for an unpaged list. */
+function readPaging(func: string, doc: XmlElement): Paging | null {
+  const elems = child(doc, 'p_elems');
+  if (!elems) return null;
+  const count = (name: string, raw: string): number => {
+    const n = Number(raw);
+    if (/^\d+$/.test(raw) && Number.isSafeInteger(n)) return n;
+    throw broken(func, `${name} "${raw}" is not a number of rows`);
+  };
+  const num = child(doc, 'p_num');
+  return { elems: count('p_elems', elems.text), num: num ? count('p_num', num.text) : null };
+}
 
 function broken(func: string, what: string): TransportError {
   return new TransportError(`The licensing server sent a broken reply to ${func}: ${what}.`);
@@ -134,6 +166,7 @@ function checkLicenseId(id: number): void {
 
 export class LicensingClient implements LicensingApi {
   readonly transport: Transport;
+  readonly #maxListPages: number;
 
   constructor(settings: ConnectionSettings, opts: ClientOptions = {}) {
     // Secrets first: even a refused URL must not let the password reach a log line.
@@ -143,6 +176,8 @@ export class LicensingClient implements LicensingApi {
     if (!settings.username) throw new BadInputError('username', '', 'The processing module has no user name for the licensing server. Set it in the module settings.');
     if (!settings.password) throw new BadInputError('password', '', 'The processing module has no password for the licensing server. Set it in the module settings.');
     this.transport = new Transport(url, { username: settings.username, password: settings.password }, opts);
+    const pages = opts.maxListPages;
+    this.#maxListPages = pages !== undefined && Number.isSafeInteger(pages) && pages > 0 ? pages : MAX_LIST_PAGES;
   }
 
   /**
@@ -175,9 +210,50 @@ export class LicensingClient implements LicensingApi {
     addSecret(session.text);
   }
 
+  /**
+   * Every license on the account, read page by page (SPEC 7): p_cnt=1000, then p_num=2, … while
+   * fewer rows than p_elems have come. Returns the complete list or throws a retryable
+   * TransportError: a reply without p_elems is taken as the whole list; a page that brings no new
+   * license while some are missing, a p_elems that is not a number, more rows than p_elems, a page
+   * number other than the one asked, or more pages than maxListPages is a broken reply. When
+   * p_elems changes between pages (a license ordered or deleted meanwhile shifts the pages), the
+   * list is read again from page 1 (LIST_ATTEMPTS times in all).
+   */
   async list(): Promise<UpstreamLicense[]> {
-    const doc = await this.call('soft');
-    return childrenNamed(doc, 'elem').map((el) => parseLicense('soft', el, 'list'));
+    for (let attempt = 1; ; attempt++) {
+      const whole = await this.#readPages();
+      if (whole) return whole;
+      if (attempt >= LIST_ATTEMPTS) throw broken('soft', `the list kept changing size while its pages were read (${LIST_ATTEMPTS} attempts), so it cannot be read whole`);
+      log.info(`upstream soft: the list changed size while its pages were read; reading it again from page 1`);
+    }
+  }
+
+  /** One read of all pages; null when p_elems changed between pages (read again). */
+  async #readPages(): Promise<UpstreamLicense[] | null> {
+    const rows = new Map<number, UpstreamLicense>();
+    let total: number | null = null;
+    for (let page = 1; page <= this.#maxListPages; page++) {
+      const doc = await this.call('soft', page === 1 ? { p_cnt: LIST_PAGE_SIZE } : { p_cnt: LIST_PAGE_SIZE, p_num: page });
+      const paging = readPaging('soft', doc);
+      const pageRows = childrenNamed(doc, 'elem').map((el) => parseLicense('soft', el, 'list'));
+      if (!paging) {
+        if (page === 1) return pageRows;
+        throw broken('soft', `page ${page} of the list carries no p_elems although page 1 did`);
+      }
+      if (paging.num !== null && paging.num !== page) throw broken('soft', `asked for page ${page} of the list, got page ${paging.num}`);
+      if (total === null) total = paging.elems;
+      else if (paging.elems !== total) return null;
+      let fresh = 0;
+      for (const lic of pageRows) {
+        if (rows.has(lic.id)) continue;
+        rows.set(lic.id, lic);
+        fresh++;
+      }
+      if (rows.size > total) throw broken('soft', `${rows.size} licenses on ${page} page(s) of a list of ${total} (p_elems)`);
+      if (rows.size === total) return [...rows.values()];
+      if (fresh === 0) throw broken('soft', `page ${page} of the list brought no new license while ${total - rows.size} of ${total} are missing`);
+    }
+    throw broken('soft', `the list needs more than ${this.#maxListPages} pages`);
   }
 
   async get(id: number): Promise<UpstreamLicense> {

@@ -54,7 +54,13 @@ export interface ConnectionSettings {
 export interface LicensingApi {
   /** func=auth with username/password; throws CredentialsError when refused. */
   auth(): Promise<void>;
-  /** func=soft: every license on the account (no keys). */
+  /**
+   * func=soft: every license on the account (no keys), all pages read (SPEC 7). A returned list is
+   * always complete: callers conclude "not on the account" from it (5.2 step 3, 5.7), so a list
+   * that cannot be read whole throws (a retryable TransportError) and never comes back partial.
+   * A license ordered or deleted while the pages are read may still be missed or listed: read it
+   * directly (get) before acting on its absence.
+   */
   list(): Promise<UpstreamLicense[]>;
   /** func=soft.edit elid=: one license with its key. */
   get(id: number): Promise<UpstreamLicense>;

@@ -536,15 +536,17 @@ describe('sandbox command', () => {
     expect(() => parseSandboxArgs(['--port', 'x'])).to.throw(/--port/);
   });
 
-  it('prints one line with its URL, serves, and stops on the signal', async () => {
+  it('prints its URL and that its state lives in memory only, serves, and stops on the signal', async () => {
     const out = new PassThrough();
     let printed = '';
     out.on('data', (c: Buffer) => (printed += c.toString()));
     const stop = new AbortController();
     const done = runSandboxCommand(['--port', '0', '--user', USER, '--balance', '50', '--now', '2025-01-31'], { stdout: out, env: { PMISPLICENSE_SANDBOX_PASSWORD: PASSWORD }, signal: stop.signal });
-    for (let i = 0; i < 200 && !printed.includes('\n'); i++) await sleep(10);
-    const m = /^pmisplicense sandbox listening on (http:\/\/127\.0\.0\.1:\d+\/billmgr)\n$/.exec(printed);
+    for (let i = 0; i < 200 && printed.split('\n').length < 3; i++) await sleep(10);
+    const m = /^pmisplicense sandbox listening on (http:\/\/127\.0\.0\.1:\d+\/billmgr)\n(.*)\n$/.exec(printed);
+    if (!m) stop.abort();
     expect(m, printed).to.not.equal(null);
+    expect(m![2]).to.match(/state .*lives in memory only.*lost when the sandbox stops/);
     const url = m![1]!;
     const r = await http(url, { body: form({ authinfo: `${USER}:${PASSWORD}`, out: 'xml', func: 'soft.order.param', ...ORDER }) });
     expect(childText(parseXml(r.body), 'id')).to.equal('1001');

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { LicensingClient } from '../../src/upstream/client.js';
+import { LicensingClient, LIST_PAGE_SIZE } from '../../src/upstream/client.js';
+import { startLicensingServer, type LicensingSandbox } from '../../src/sandbox/licensing-server.js';
 import {
   BadInputError,
   CredentialsError,
@@ -244,5 +245,148 @@ describe('upstream/client: LicensingClient against recorded replies', () => {
       expect(() => new LicensingClient({ url: 'https://api.ispsystem.com/billmgr', username: '', password: PASS })).to.throw(BadInputError, /user name/);
       expect(() => new LicensingClient({ url: 'https://api.ispsystem.com/billmgr', username: USER, password: '' })).to.throw(BadInputError, /password/);
     });
+  });
+});
+
+/** A `func=soft` reply: the rows by id, with the paging fields given (none = an unpaged list). */
+function softPage(ids: number[], paging: { elems?: string | number; num?: number } = {}): string {
+  const fields = (paging.elems === undefined ? '' : `<p_elems>${paging.elems}</p_elems>`) + (paging.num === undefined ? '' : `<p_num>${paging.num}</p_num>`);
+  const rows = ids.map((id) => `<elem><id>${id}</id><licname>Item #${id}</licname><ip>192.0.2.1</ip><pricelist_id>3541</pricelist_id><period>1</period><status>2</status><expiredate>2025-03-01</expiredate></elem>`);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<doc>${fields}${rows.join('')}</doc>`;
+}
+
+describe('upstream/client: list() reads whole lists (SPEC 7 paging), recorded replies', () => {
+  let srv: CannedServer;
+  /** Page number asked → reply; the count of soft requests so far is passed too. */
+  let pages: (num: number, nth: number) => string = () => softPage([]);
+  let softCalls = 0;
+  const client = (opts: { maxListPages?: number } = {}) => new LicensingClient({ url: srv.url, username: USER, password: PASS }, { timeoutMs: 2000, ...opts });
+
+  before(async () => {
+    srv = await startCanned((func, form) => {
+      if (func !== 'soft') return { body: '<doc><error type="missed" object="func"><msg>no</msg></error></doc>' };
+      softCalls++;
+      return { body: pages(Number(form.get('p_num') ?? '1'), softCalls) };
+    });
+  });
+  after(() => srv.close());
+  beforeEach(() => {
+    srv.requests.length = 0;
+    softCalls = 0;
+  });
+
+  it('asks p_cnt=1000 and no p_num first; a list without p_elems is complete as it is', async () => {
+    pages = () => softPage([7, 8, 9]);
+    expect((await client().list()).map((l) => l.id)).to.deep.equal([7, 8, 9]);
+    expect(srv.requests).to.have.length(1);
+    expect(srv.requests[0]!.form.get('p_cnt')).to.equal(String(LIST_PAGE_SIZE));
+    expect(srv.requests[0]!.form.has('p_num')).to.equal(false);
+  });
+
+  it('reads p_num=2, 3… while it has fewer rows than p_elems', async () => {
+    pages = (num) => softPage(num === 1 ? [1, 2, 3] : num === 2 ? [4, 5, 6] : [7], { elems: 7, num });
+    expect((await client().list()).map((l) => l.id)).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+    expect(srv.requests.map((r) => [r.form.get('p_cnt'), r.form.get('p_num')])).to.deep.equal([['1000', null], ['1000', '2'], ['1000', '3']]);
+  });
+
+  it('a p_elems larger than what the pages bring (a lying count) is an error, not a short list', async () => {
+    pages = (num) => softPage(num === 1 ? [1, 2, 3] : [], { elems: 5, num });
+    const e = await rejects(client().list(), TransportError);
+    expect(e.message).to.match(/broken reply to soft: page 2 of the list brought no new license while 2 of 5 are missing/);
+    expect(e.retryable).to.equal(true);
+  });
+
+  it('a p_elems smaller than the rows, or not a number, is a broken reply', async () => {
+    pages = (num) => softPage([1, 2, 3], { elems: 2, num });
+    expect((await rejects(client().list(), TransportError)).message).to.match(/3 licenses on 1 page\(s\) of a list of 2/);
+    for (const elems of ['lots', '', '-1', '2.5']) {
+      pages = (num) => softPage([1, 2, 3], { elems, num });
+      expect((await rejects(client().list(), TransportError)).message, elems).to.match(/p_elems ".*" is not a number of rows/);
+    }
+  });
+
+  it('a server that ignores p_num (page 1 again) is an error, with or without p_num in the reply', async () => {
+    pages = () => softPage([1, 2, 3], { elems: 6, num: 1 });
+    expect((await rejects(client().list(), TransportError)).message).to.match(/asked for page 2 of the list, got page 1/);
+    pages = () => softPage([1, 2, 3], { elems: 6 });
+    expect((await rejects(client().list(), TransportError)).message).to.match(/page 2 of the list brought no new license while 3 of 6 are missing/);
+  });
+
+  it('duplicate ids across pages that leave it short are an error', async () => {
+    pages = (num) => softPage(num === 1 ? [1, 2, 3] : num === 2 ? [3, 4, 5] : [5], { elems: 6, num });
+    expect((await rejects(client().list(), TransportError)).message).to.match(/page 3 .*brought no new license while 1 of 6 are missing/);
+  });
+
+  it('a later page without p_elems is an error', async () => {
+    pages = (num) => (num === 1 ? softPage([1, 2], { elems: 4, num }) : softPage([3, 4]));
+    expect((await rejects(client().list(), TransportError)).message).to.match(/page 2 of the list carries no p_elems although page 1 did/);
+  });
+
+  it('a list whose size changes between pages is read again from page 1; one that keeps changing is an error', async () => {
+    // First pass: 4 licenses, then a fifth appears before page 2; the second pass sees 5 throughout.
+    pages = (num, nth) => (nth === 1 ? softPage([1, 2, 3], { elems: 4, num }) : softPage(num === 1 ? [1, 2, 3] : [4, 5], { elems: 5, num }));
+    expect((await client().list()).map((l) => l.id)).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(srv.requests.map((r) => r.form.get('p_num'))).to.deep.equal([null, '2', null, '2']);
+    pages = (num, nth) => softPage(num === 1 ? [1, 2, 3] : [4, 5], { elems: 10 + nth, num });
+    expect((await rejects(client().list(), TransportError)).message).to.match(/kept changing size while its pages were read \(3 attempts\)/);
+  });
+
+  it('more pages than the bound is an error', async () => {
+    pages = (num) => softPage([num], { elems: 100, num });
+    expect((await rejects(client({ maxListPages: 3 }).list(), TransportError)).message).to.match(/the list needs more than 3 pages/);
+    expect(srv.requests).to.have.length(3);
+  });
+});
+
+describe('upstream/client: list() against the sandbox over HTTP (paging)', () => {
+  const SB_USER = 'reseller';
+  const SB_PASS = 'Paging-Pa55word';
+  let sb: LicensingSandbox;
+  let client: LicensingClient;
+  beforeEach(async () => {
+    sb = await startLicensingServer({ user: SB_USER, password: SB_PASS, now: '2025-01-10' });
+    client = new LicensingClient({ url: sb.url, username: SB_USER, password: SB_PASS }, { timeoutMs: 10_000 });
+  });
+  afterEach(() => sb.close());
+
+  it('2 500 licenses come whole in 3 pages of 1000', async () => {
+    const seeded = sb.seedLicenses(2500, (i) => ({ licname: `Item #${i}` }));
+    const list = await client.list();
+    expect(list.map((l) => l.id)).to.deep.equal(seeded);
+    expect(list[2499]).to.include({ licname: 'Item #2499', status: 2 });
+    expect(sb.requests('soft').map((r) => [r.params.p_cnt, r.params.p_num])).to.deep.equal([['1000', undefined], ['1000', '2'], ['1000', '3']]);
+  });
+
+  it('an upstream that serves pages of 7 when asked for 1000 still gives all', async () => {
+    sb.setMaxPageSize(7);
+    const seeded = sb.seedLicenses(50);
+    expect((await client.list()).map((l) => l.id)).to.deep.equal(seeded);
+    expect(sb.requestCount('soft')).to.equal(8);
+  });
+
+  it('a page dropped, broken, failed or refused in the middle is an error, never a partial list', async () => {
+    sb.seedLicenses(2500);
+    sb.inject({ kind: 'drop', func: 'soft', params: { p_num: '2' } });
+    expect((await rejects(client.list(), TransportError)).message).to.match(/soft failed: connection dropped/);
+    sb.inject({ kind: 'brokenxml', func: 'soft', params: { p_num: '3' } });
+    expect((await rejects(client.list(), TransportError)).message).to.match(/broken reply to soft/);
+    sb.inject({ kind: 'http500', func: 'soft', params: { p_num: '2' } });
+    expect((await rejects(client.list(), TransportError)).message).to.match(/HTTP 500/);
+    sb.inject({ kind: 'error', func: 'soft', params: { p_num: '3' }, type: 'value', msg: 'Too many requests' });
+    expect((await rejects(client.list(), UpstreamRefusalError)).message).to.match(/Too many requests/);
+    expect(await client.list()).to.have.length(2500);
+  });
+
+  it('a license ordered while the pages are read is in the list (read again from page 1)', async () => {
+    sb.seedLicenses(2500);
+    sb.inject({ kind: 'hold', func: 'soft', params: { p_num: '2' } });
+    const reading = client.list();
+    await sb.waitForHeld(1);
+    const added = sb.addLicense({ licname: 'Item #late' }).id;
+    sb.release();
+    const list = await reading;
+    expect(list).to.have.length(2501);
+    expect(list.map((l) => l.id)).to.include(added);
+    expect(sb.requests('soft').map((r) => r.params.p_num ?? '1')).to.deep.equal(['1', '2', '1', '2', '3']);
   });
 });
