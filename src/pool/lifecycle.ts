@@ -82,13 +82,19 @@ export function eligibleFromPool(l: ManagedLicense, today: Day): boolean {
   return hasPaidTime(l.period, l.expiredate, today) && monthPassed(l.ipChangeDate, today) && monthPassed(l.keyChangeDate, today);
 }
 
-/** The upstream's facts in the store's terms; what the reply does not say is kept from `known`. */
-export function factsOf(u: UpstreamLicense, known: ManagedLicense | null): LicenseFacts {
+/**
+ * The upstream's facts in the store's terms. A full read (soft.edit, the list) is the authority:
+ * a period or expiry it does not show is unknown now, whatever was known before (SPEC 5.4) — so
+ * nothing decides from an old copy. A change reply (`partial`) may leave fields out: those are
+ * kept from `known`.
+ */
+export function factsOf(u: UpstreamLicense, known: ManagedLicense | null, partial = false): LicenseFacts {
+  const period = u.period !== null && [0, 1, 12].includes(u.period) ? u.period : null;
   return {
     pricelist: u.pricelist || known?.pricelist || '',
-    period: u.period !== null && [0, 1, 12].includes(u.period) ? u.period : (known?.period ?? null),
+    period: partial ? (period ?? known?.period ?? null) : period,
     ip: u.ip || known?.ip || '',
-    expiredate: u.expiredate ?? known?.expiredate ?? null,
+    expiredate: partial ? (u.expiredate ?? known?.expiredate ?? null) : u.expiredate,
     ipChangeDate: u.ipChangeDate ?? known?.ipChangeDate ?? null,
     keyChangeDate: u.keyChangeDate ?? known?.keyChangeDate ?? null,
     hasKey: (known?.hasKey ?? false) || u.lickey !== '',
@@ -339,7 +345,7 @@ export class Lifecycle {
     }
     log.info(`license ${lic.upstreamId}: IP ${u.ip} -> ${ip}`);
     const changed = await this.upstream.edit(lic.upstreamId, { ip });
-    return this.recordFacts(lic, { ...changed, ip, ipChangeDate: changed.ipChangeDate ?? this.today });
+    return this.recordFacts(lic, { ...changed, ip, ipChangeDate: changed.ipChangeDate ?? this.today }, true);
   }
 
   /** SPEC 5.5: reserve the eligible free license to take (see poolCandidates), atomically, then re-use it. */
@@ -614,13 +620,13 @@ export class Lifecycle {
   /** Writes the upstream's facts over the row as read (never its state or service). If another
    *  process changed the row meanwhile, the facts go onto the fresh row only when it still serves
    *  the same service in the same state; otherwise they are dropped (the next read brings them). */
-  private recordFacts(read: ManagedLicense, u: UpstreamLicense): ManagedLicense {
-    const facts = factsOf(u, read);
+  private recordFacts(read: ManagedLicense, u: UpstreamLicense, partial = false): ManagedLicense {
+    const facts = factsOf(u, read, partial);
     if (sameFacts(read, facts)) return read;
     const written = this.store.refresh(read, facts);
     if (written) return written;
     const cur = this.store.license(read.module, read.upstreamId);
-    if (cur && cur.state === read.state && cur.item === read.item) return this.store.refresh(cur, factsOf(u, cur)) ?? cur;
+    if (cur && cur.state === read.state && cur.item === read.item) return this.store.refresh(cur, factsOf(u, cur, partial)) ?? cur;
     return cur ?? read;
   }
 

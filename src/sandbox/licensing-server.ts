@@ -199,10 +199,10 @@ function listElem(l: SandboxLicense): string {
     tag('ip', l.ip) +
     tag('pricelist', l.pricelistName) +
     tag('pricelist_id', l.pricelist) +
-    tag('period', l.period) +
+    tag('period', l.datesWithheld ? '' : l.period) +
     tag('status', l.status) +
     tag('createdate', l.createdate) +
-    tag('expiredate', l.expiredate) +
+    tag('expiredate', l.datesWithheld ? '' : l.expiredate) +
     tag('real_ipchange', l.ipChangeDate) +
     tag('real_keychange', l.keyChangeDate) +
     tag('autoprolong', l.autoprolong) +
@@ -220,10 +220,10 @@ function editFields(l: SandboxLicense): string {
     tag('ip', l.ip) +
     tag('pricelist', l.pricelistName) +
     tag('pricelist_id', l.pricelist) +
-    tag('period', l.period) +
+    tag('period', l.datesWithheld ? '' : l.period) +
     tag('status', l.status) +
     tag('createdate', l.createdate) +
-    tag('expiredate', l.expiredate) +
+    tag('expiredate', l.datesWithheld ? '' : l.expiredate) +
     tag('lickey', l.lickey) +
     tag('ip_change_date', l.ipChangeDate) +
     tag('lickey_change_date', l.keyChangeDate) +
@@ -492,6 +492,12 @@ export class LicensingSandbox {
 
   license(id: number): SandboxLicense | undefined {
     return this.state.find(id);
+  }
+
+  /** Replies hide (on) or show again (off) a license's period and expiredate, as an upstream does
+   *  for a license it is still processing. */
+  withholdDates(id: number, on: boolean): void {
+    this.state.withholdDates(id, on);
   }
 
   /** Seeds a license (no money moves; not a purchase). Throws RangeError on bad values. */

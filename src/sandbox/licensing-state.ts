@@ -96,6 +96,9 @@ export interface SandboxLicense {
   addons: Record<string, string>;
   /** Suspended by soft.suspend (cleared only by soft.resume). */
   manualSuspended: boolean;
+  /** Replies show no period and no expiredate (as for a license still being processed): the
+   *  module must treat its paid time as unknown, never as none (SPEC 5.4). */
+  datesWithheld: boolean;
   /** Suspended because expiredate < today (cleared by service.prolong). Never for lifetime. */
   expirySuspended: boolean;
   deleted: boolean;
@@ -129,6 +132,8 @@ export interface SeedLicense {
   remoteid?: string;
   addons?: Record<string, string>;
   manualSuspended?: boolean;
+  /** Replies show no period and no expiredate until withholdDates(id, false). */
+  datesWithheld?: boolean;
   deleted?: boolean;
 }
 
@@ -190,6 +195,7 @@ interface StoredLicense {
   remoteid: string;
   addons: Record<string, string>;
   manualSuspended: boolean;
+  datesWithheld?: boolean;
   deletedBy: 'delete' | 'expiry' | null;
   deletedOn: Day | null;
 }
@@ -474,6 +480,11 @@ export class LicensingState {
     this.live(elid).manualSuspended = true;
   }
 
+  /** Test control: replies hide (or show again) the license's period and expiredate. */
+  withholdDates(elid: string | number, on: boolean): void {
+    this.live(elid).datesWithheld = on;
+  }
+
   /** Clears only the manual suspension: an expired license stays suspended until prolonged. */
   resume(elid: string | number): void {
     this.live(elid).manualSuspended = false;
@@ -551,6 +562,7 @@ export class LicensingState {
       remoteid: dropXmlForbidden(s.remoteid ?? ''),
       addons: cleanAddons(s.addons ?? {}),
       manualSuspended: s.manualSuspended ?? false,
+      datesWithheld: s.datesWithheld ?? false,
       deletedBy: s.deleted ? 'delete' : null,
       deletedOn: s.deleted ? today : null,
     };
@@ -657,6 +669,7 @@ export class LicensingState {
       remoteid: l.remoteid,
       addons: { ...l.addons },
       manualSuspended: l.manualSuspended,
+      datesWithheld: l.datesWithheld === true,
       expirySuspended: !l.deletedOn && expirySuspended,
       deleted: l.deletedOn !== null,
       deletedBy: l.deletedBy,
