@@ -79,7 +79,13 @@ const COMMANDS: readonly CommandSpec[] = [
       ['periods add --module 1 --source 1 --target 12', 'services paid monthly get a yearly license'],
       ['periods add --module 1 --source 3 --target 0 --itemtype soft --pricelist 42', 'for tariff plan 42 only: quarterly services get a lifetime license'],
     ],
-    check: (g) => ((g.string('itemtype') === undefined) !== (g.number('pricelist') === undefined) ? 'a rule limited to one tariff plan needs both --itemtype and --pricelist (a global rule has neither)' : null),
+    check: (g) => {
+      const itemtype = g.string('itemtype');
+      if ((itemtype === undefined) !== (g.number('pricelist') === undefined)) return 'a rule limited to one tariff plan needs both --itemtype and --pricelist (a global rule has neither)';
+      // The same rule as the panel's form (pool/periods.ts): a product type's internal name.
+      if (itemtype !== undefined && !/^[A-Za-z0-9_.-]+$/.test(itemtype)) return `--itemtype must be a product type's internal name (letters, digits, _ . -), such as soft; got "${itemtype}"`;
+      return null;
+    },
     logs: true,
     run: async (p, g) => {
       const { periodsCommand } = await import('./commands/periods.js');

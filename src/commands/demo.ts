@@ -136,6 +136,18 @@ export async function demo(): Promise<number> {
   }
 }
 
+/** The licensing server's functions as an administrator would say them. */
+const IN_WORDS: Record<string, string> = {
+  auth: 'log in',
+  soft: 'list licenses',
+  'soft.edit': 'read license',
+  'soft.order.param': 'order (paid)',
+  'service.prolong': 'renew (paid)',
+  'soft.suspend': 'suspend',
+  'soft.resume': 'resume',
+  'soft.delete': 'delete',
+};
+
 /** One line per licensing-server request since `from`: what the module asked for. */
 function reportUpstream(sb: LicensingSandbox, from: number): void {
   const reqs = sb.requests().slice(from);
@@ -143,6 +155,6 @@ function reportUpstream(sb: LicensingSandbox, from: number): void {
     out('    requests to the licensing server: none');
     return;
   }
-  const names = reqs.map((r) => (r.func === 'soft.edit' && r.params.sok ? (r.params.clicked_button === 'newkey' ? 'soft.edit(newkey)' : 'soft.edit(change)') : r.func));
+  const names = reqs.map((r) => (r.func === 'soft.edit' && r.params.sok ? (r.params.clicked_button === 'newkey' ? 'new key' : 'change name/IP/renewal') : (IN_WORDS[r.func] ?? r.func)));
   out(`    requests to the licensing server: ${names.join(', ')}`);
 }

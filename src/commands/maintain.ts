@@ -76,10 +76,12 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
             if (services && (!hostService || hostService.status === 4)) {
               throw new HostError(`BILLmanager ${hostService ? 'shows the service closed' : 'no longer knows the service'}, yet the license is bound to it: left for the administrator (pmisplicense reconcile shows it as a leak, --apply releases it)`, false);
             }
-            if (entry && nothingToDo(lic, entry, day)) {
+            // A license whose expiry moved (renewed by a run that died before it recorded it) takes
+            // the slow path too: its service's license_expiredate must follow.
+            if (entry && nothingToDo(lic, entry, day) && entry.expiredate === lic.expiredate) {
               const fresh = factsOf(entry, lic);
               // Facts only, and only onto the row as read: a change made meanwhile wins.
-              if (fresh.expiredate !== lic.expiredate || fresh.ip !== lic.ip) store.refresh(lic, fresh);
+              if (fresh.ip !== lic.ip || fresh.pricelist !== lic.pricelist) store.refresh(lic, fresh);
             } else {
               const item = lic.item!;
               await underServiceLock(store, item, 'maintain', async () => {

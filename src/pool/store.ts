@@ -70,6 +70,11 @@ export interface JournalEntry {
   startedWallMs: number | null;
 }
 
+// Schema versions, in order. v3: compare-and-set (SPEC 5.8) — every license row carries a version
+// that each change names and bumps; 'releasing' holds a license between taking it off a service and
+// finishing its release upstream; an unknown period (NULL) is kept rather than guessed. v4, measured
+// at scale (npm run bench): "is this upstream id known" scanned the table once per account license
+// in reconcile, and the pool's tie-break on the id needed a sort.
 const MIGRATIONS: string[] = [
   `CREATE TABLE license (
      module INTEGER NOT NULL,
@@ -116,9 +121,6 @@ const MIGRATIONS: string[] = [
    CREATE TABLE service_lock (item INTEGER PRIMARY KEY, pid INTEGER NOT NULL, command TEXT NOT NULL, since TEXT NOT NULL);
    CREATE TABLE failure_count (item INTEGER NOT NULL, command TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (item, command));`,
   `ALTER TABLE journal ADD COLUMN started_wall_ms INTEGER;`,
-  // Compare-and-set (SPEC 5.8): every row carries a version that each change names and bumps.
-  // 'releasing' holds a license between taking it off a service and finishing its release
-  // upstream; an unknown period (NULL) is kept rather than guessed.
   `CREATE TABLE license_v3 (
      module INTEGER NOT NULL,
      upstream_id INTEGER NOT NULL,
@@ -145,8 +147,6 @@ const MIGRATIONS: string[] = [
    CREATE UNIQUE INDEX license_one_per_service ON license(item) WHERE item IS NOT NULL;
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate);
    CREATE INDEX license_releasing ON license(released_from) WHERE released_from IS NOT NULL;`,
-  // Measured at scale (npm run bench): "is this upstream id known" scanned the table once per
-  // account license in reconcile; the pool's tie-break on the id needed a sort.
   `CREATE INDEX license_by_upstream ON license(upstream_id);
    DROP INDEX license_pool;
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate, upstream_id);`,
@@ -259,6 +259,9 @@ export class LicenseStore {
       /EACCES|EPERM|SQLITE_(CANTOPEN|READONLY|PERM|AUTH)|permission denied|readonly database/i.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message}`)
         ? new StateError(`The module state ${file} cannot be opened${opts.readonly ? '' : ' for writing'} (${(e as Error).message}): run pmisplicense as root, or check the permissions of ${file}.`)
         : null;
+    if (existsSync(file) && statSync(file).isDirectory()) {
+      throw new StateError(`The module state file ${file} cannot be used: it is a directory. Point PMISPLICENSE_DB (or MGR_ROOT) at the state file.`);
+    }
     if (opts.readonly) {
       // Reading commands (pool list, periods list) never create, migrate or write the state, so
       // they also work on a read-only file; no file (or the empty one install.sh creates) is no state yet.
@@ -480,8 +483,8 @@ export class LicenseStore {
     if (!from.includes(read.state)) return null;
     const names = Object.keys(set) as Array<keyof LicenseColumns>;
     const assignments = names.map((n) => `${n} = @${n}`).join(', ');
-    const info = this.db
-      .prepare(
+    const info = this
+      .sql(
         `UPDATE license SET ${assignments}${assignments ? ', ' : ''}version = version + 1, updated_at = @updated_at
          WHERE module = @module AND upstream_id = @upstream_id AND version = @version AND state IN (${from.map((s) => `'${s}'`).join(', ')})`,
       )

@@ -246,8 +246,9 @@ const MATRIX: Row[] = [
     // A rename that lands after the module gave up: upstream says free.lic while the module still has it bound.
     lag: (f) => (f === 'timeout' ? { inconsistencies: 1 } : {}),
     afterFailure(w, c, landed) {
-      // Bound locally and unchanged, never half-pooled: the rerun finishes the release.
-      expect(localOf(w, c.lic!)).to.include({ state: 'bound', item: c.item });
+      // Taken off the service (compare-and-set), never half-pooled: in nobody's hands until the rerun
+      // finishes the release (SPEC 5.8 point 4).
+      expect(localOf(w, c.lic!)).to.include({ state: 'releasing', item: null, releasedFrom: c.item });
       expect(w.host.sim.service(c.item)!.params.license_id).to.equal(String(c.lic));
       expect(w.sandbox.license(c.lic!)!.licname).to.equal(landed ? 'free.lic' : 'Item #103');
       expect(posts(w, 'close')).to.equal(0);
@@ -366,7 +367,9 @@ const MATRIX: Row[] = [
     },
     run: (w, c, env) => w.command('close', { item: c.item, ro: c.ro, env }),
     afterFailure(w, c, landed) {
-      expect(localOf(w, c.lic!)).to.include({ state: 'bound', item: c.item });
+      // Taken off the service (compare-and-set), never half-pooled: in nobody's hands until the rerun
+      // finishes the release (SPEC 5.8 point 4).
+      expect(localOf(w, c.lic!)).to.include({ state: 'releasing', item: null, releasedFrom: c.item });
       expect(w.host.sim.service(c.item)!.params.license_id).to.equal(String(c.lic));
       expect(w.sandbox.license(c.lic!)).to.include({ licname: 'Item #114', manualSuspended: landed });
       expect(posts(w, 'close')).to.equal(0);
@@ -447,7 +450,9 @@ const MATRIX: Row[] = [
     // A delete that lands after the module gave up: the module still has it bound.
     lag: (f) => (f === 'timeout' ? { inconsistencies: 1 } : {}),
     afterFailure(w, c, landed) {
-      expect(localOf(w, c.lic!)).to.include({ state: 'bound', item: c.item });
+      // Taken off the service (compare-and-set), never half-pooled: in nobody's hands until the rerun
+      // finishes the release (SPEC 5.8 point 4).
+      expect(localOf(w, c.lic!)).to.include({ state: 'releasing', item: null, releasedFrom: c.item });
       expect(w.host.sim.service(c.item)!.params.license_id).to.equal(String(c.lic));
       expect(w.sandbox.license(c.lic!)!.deleted).to.equal(landed);
       expect(posts(w, 'close')).to.equal(0);
