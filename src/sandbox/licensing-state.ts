@@ -1,4 +1,4 @@
-// The sandbox licensing server's account (SPEC 7, 8): licenses, balance, prices and the clock,
+// The sandbox licensing server's account (SPEC 7, 9): licenses, balance, prices and the clock,
 // with the upstream's rules. No HTTP here, so every rule can be read in one place; the server in
 // licensing-server.ts turns requests into calls of these methods and their results into XML.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
