@@ -315,7 +315,7 @@ describe('sandbox start-up (SPEC 9)', () => {
       const logFile = join(dir, 'pmisplicense.log');
       const r = await runCli(['sandbox', '--port', String(taken.port)], { PMISPLICENSE_SANDBOX_PASSWORD: PASSWORD, PMISPLICENSE_LOG: logFile, MGR_ROOT: dir });
       expect(r.code).to.equal(1);
-      expect(r.stderr).to.equal(`pmisplicense: Port ${taken.port} on 127.0.0.1 is already in use (another sandbox or server listens there): stop it, or choose another --port (0 picks a free one).\n`);
+      expect(r.stderr).to.equal(`pmisplicense sandbox: Port ${taken.port} on 127.0.0.1 is already in use (another sandbox or server listens there): stop it, or choose another --port (0 picks a free one).\n`);
       expect(r.stderr).to.not.match(/internal/i);
       expect(readFileSync(logFile, 'utf8')).to.match(new RegExp(`ERROR sandbox: Port ${taken.port} .*already in use`));
     } finally {
