@@ -73,6 +73,8 @@ type Life = 'new' | 'active' | 'suspended' | 'closing' | 'closed' | 'stuck';
 interface ServiceModel {
   id: number;
   life: Life;
+  /** A closed or stuck service whose customer has been followed by a new one (churn). */
+  replaced?: boolean;
   pending: Op | null;
   /** Applied orders named `Item #<id>` when the current panel was set: more than one order
    *  since then is a second purchase for one need (SPEC 5.2 "never pay twice"). */
@@ -234,6 +236,21 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       w.addService({ id, ip: `203.0.113.${1 + i}`, panel, period, status: 1, expiredate: addMonths(w.day, Number(period)) });
       services.set(id, { id, life: 'new', pending: null, ordersAtEpoch: 0 });
     }
+    // Churn: a customer who left is followed by a new one, so a long run keeps live services
+    // (and the pool keeps being fed and drawn from) instead of running dry.
+    let nextId = 1001 + n;
+    const newCustomers = (round: number): void => {
+      for (const s of [...services.values()]) {
+        if ((s.life !== 'closed' && s.life !== 'stuck') || s.replaced || !chance(0.25)) continue;
+        s.replaced = true;
+        const id = nextId++;
+        const period = pick(PERIODS);
+        const panel = chance(0.08) ? 'nopanel' : pick(TARIFFS);
+        w.addService({ id, ip: `203.0.113.${1 + (id % 250)}`, panel, period, status: 1, expiredate: addMonths(w.day, Number(period)) });
+        services.set(id, { id, life: 'new', pending: null, ordersAtEpoch: 0 });
+        say(`r${round} new customer: service ${id}, panel ${panel}, period ${period}`);
+      }
+    };
     say(`${n} services 1001..${1000 + n}, status 1 (ordered)`);
 
     let nextRo = 1;
@@ -327,7 +344,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       }
       result.operations += ops.length;
       result.concurrentPairs += (ops.length * (ops.length - 1)) / 2;
-      if (allowChaos && chance(0.15)) {
+      if (allowChaos && running.length > 0 && chance(0.15)) {
         const victim = pick(running);
         const after = 50 + Math.floor(rnd() * 1500);
         setTimeout(() => {
@@ -377,6 +394,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     let round = 0;
     while (result.operations < o.ops && Date.now() - started < (o.budgetMs ?? Infinity)) {
       round++;
+      newCustomers(round);
       if (chance(0.3)) {
         const to = chance(0.3) ? addMonths(w.day, 1) : addDays(w.day, 1 + Math.floor(rnd() * 12));
         w.setDay(to);
