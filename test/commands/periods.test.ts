@@ -61,7 +61,7 @@ describe('periods admin command', function () {
     const cases: Array<[string[], number, RegExp]> = [
       [['--source', '1', '--target', '12', '--itemtype', 'soft'], 2, /needs both --itemtype and --pricelist/],
       [['--source', '1', '--target', '12', '--itemtype', 'soft', '--pricelist', 'abc'], 2, /--pricelist must be a positive whole number, not "abc"/],
-      [['--source', '1', '--target', '12', '--itemtype', 'soft licenses!', '--pricelist', '20'], 1, /product type must be its internal name/],
+      [['--source', '1', '--target', '12', '--itemtype', 'soft licenses!', '--pricelist', '20'], 2, /product type's internal name/],
       [['--source', '1'], 2, /needs --target P/],
     ];
     for (const [args, code, msg] of cases) {

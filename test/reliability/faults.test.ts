@@ -243,8 +243,8 @@ const MATRIX: Row[] = [
       return ctx(w, 103, { lic });
     },
     run: (w, c, env) => w.command('close', { item: c.item, ro: c.ro, env }),
-    // A rename that lands after the module gave up: upstream says free.lic while the module still has it bound.
-    lag: (f) => (f === 'timeout' ? { inconsistencies: 1 } : {}),
+    // A rename that lands after the module gave up: upstream says free.lic while the license waits,
+    // taken off the service ('releasing', bound to nobody), for the rerun: no inconsistency to see.
     afterFailure(w, c, landed) {
       // Taken off the service (compare-and-set), never half-pooled: in nobody's hands until the rerun
       // finishes the release (SPEC 5.8 point 4).
@@ -447,8 +447,8 @@ const MATRIX: Row[] = [
       return ctx(w, 109, { lic });
     },
     run: (w, c, env) => w.command('close', { item: c.item, ro: c.ro, env }),
-    // A delete that lands after the module gave up: the module still has it bound.
-    lag: (f) => (f === 'timeout' ? { inconsistencies: 1 } : {}),
+    // A delete that lands after the module gave up: the license waits, taken off the service
+    // ('releasing', bound to nobody), for the rerun: no inconsistency to see.
     afterFailure(w, c, landed) {
       // Taken off the service (compare-and-set), never half-pooled: in nobody's hands until the rerun
       // finishes the release (SPEC 5.8 point 4).
