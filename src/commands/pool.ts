@@ -71,7 +71,7 @@ export async function poolList(p: Paths, o: PoolListOptions): Promise<number> {
     return 0;
   }
   const day = today();
-  const rows = licenses.map((l) => ({ module: l.module, row: poolRow(l, day) }));
+  const rows = licenses.map((l) => ({ module: l.module, tariffName: l.tariffName, row: poolRow(l, day) }));
   if (o.json) {
     process.stdout.write(`${JSON.stringify(rows.map((r) => r.row))}\n`);
     return 0;
@@ -81,11 +81,12 @@ export async function poolList(p: Paths, o: PoolListOptions): Promise<number> {
     return 0;
   }
   const table: string[][] = [['MODULE', 'LICENSE', 'TARIFF', 'PERIOD', 'STATE', 'SERVICE', 'IP', 'EXPIRES', 'RE-USABLE FROM']];
-  for (const { module, row: r } of rows) {
+  for (const { module, tariffName, row: r } of rows) {
     table.push([
       String(module),
       String(r.license),
-      String(r.pricelist ?? '?'),
+      // The licensing server's name beside its id, where it gave one.
+      `${r.pricelist ?? '?'}${tariffName ? ` ${tariffName}` : ''}`,
       r.period === null ? '?' : periodName(r.period),
       r.state,
       r.item === null ? '-' : String(r.item),
@@ -97,16 +98,17 @@ export async function poolList(p: Paths, o: PoolListOptions): Promise<number> {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]! + 2)).join('').trimEnd()}\n`);
 
-  const byTariff = new Map<string, { bound: number; free: number; now: number }>();
-  for (const { row: r } of rows) {
+  const byTariff = new Map<string, { bound: number; free: number; now: number; name: string }>();
+  for (const { tariffName, row: r } of rows) {
     const key = String(r.pricelist ?? '?');
-    const s = byTariff.get(key) ?? { bound: 0, free: 0, now: 0 };
+    const s = byTariff.get(key) ?? { bound: 0, free: 0, now: 0, name: '' };
+    s.name ||= tariffName;
     if (r.state === 'bound') s.bound++;
     if (r.state === 'free') s.free++;
     if (r.state === 'free' && r.reusableFrom !== null && r.reusableFrom <= day) s.now++;
     byTariff.set(key, s);
   }
   process.stdout.write('\n');
-  for (const [tariff, s] of byTariff) process.stdout.write(`tariff ${tariff}: ${s.bound} bound, ${s.free} free, ${s.now} re-usable now\n`);
+  for (const [tariff, s] of byTariff) process.stdout.write(`tariff ${tariff}: ${s.bound} bound, ${s.free} free, ${s.now} re-usable now${s.name ? ` (${s.name})` : ''}\n`);
   return 0;
 }

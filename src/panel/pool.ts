@@ -48,7 +48,7 @@ export async function poolList(ctx: PageContext): Promise<PageResult> {
       const d = paidDays(l, ctx.today);
       return elem({
         id: l.upstreamId,
-        tariff: tariffLabel(l.pricelist),
+        tariff: tariffLabel(l.pricelist, l.tariffName),
         ip: l.ip,
         state: word(l.state === 'suspended' ? 'bound' : l.state, ctx.lang),
         item: l.item,
@@ -78,7 +78,7 @@ export async function poolAdopt(ctx: PageContext): Promise<PageResult> {
   }
   const licenses = await adoptableLicenses(adminCtx, module);
   const choices = licenses.map(
-    (l) => [String(l.id), `#${l.id} ${tariffLabel(l.pricelist)}, ${l.ip || '-'}, ${l.period === 0 ? word('lifetime', ctx.lang) : (l.expiredate ?? '?')}: ${l.licname} (${l.why})`] as const,
+    (l) => [String(l.id), `#${l.id} ${tariffLabel(l.pricelist, l.tariffName)}, ${l.ip || '-'}, ${l.period === 0 ? word('lifetime', ctx.lang) : (l.expiredate ?? '?')}: ${l.licname} (${l.why})`] as const,
   );
   return {
     body: el('plid', module) + el('license', choices[0]?.[0] ?? '') + slist('license', choices),

@@ -137,7 +137,8 @@ const TARIFF_NAMES: Record<string, string> = {
   '55230': 'ISPmanager 6 Business',
 };
 
-export function tariffLabel(pricelist: string): string {
-  const name = TARIFF_NAMES[pricelist];
+/** The tariff as the licensing server named it (`known`, from its replies), else by the seed's list. */
+export function tariffLabel(pricelist: string, known = ''): string {
+  const name = known || TARIFF_NAMES[pricelist];
   return name ? `${name} (${pricelist})` : `#${pricelist}`;
 }

@@ -21,6 +21,8 @@ export interface AdoptableLicense {
   id: number;
   licname: string;
   pricelist: string;
+  /** The tariff's name as the licensing server gives it ('' when it does not). */
+  tariffName: string;
   ip: string;
   period: number | null;
   expiredate: string | null;
@@ -66,7 +68,7 @@ export async function adoptableLicenses(ctx: AdminContext, module: number): Prom
   for (const u of await upstream.list()) {
     if (ctx.store.isKnown(u.id) || adoptableState(u, ctx.today) !== null) continue;
     const user = await userOf(ctx.host, u);
-    if (user.free) out.push({ id: u.id, licname: u.licname, pricelist: u.pricelist, ip: u.ip, period: u.period, expiredate: u.expiredate, why: user.why });
+    if (user.free) out.push({ id: u.id, licname: u.licname, pricelist: u.pricelist, tariffName: u.pricelistName, ip: u.ip, period: u.period, expiredate: u.expiredate, why: user.why });
   }
   return out;
 }

@@ -92,6 +92,7 @@ export function factsOf(u: UpstreamLicense, known: ManagedLicense | null, partia
   const period = u.period !== null && [0, 1, 12].includes(u.period) ? u.period : null;
   return {
     pricelist: u.pricelist || known?.pricelist || '',
+    tariffName: u.pricelistName || known?.tariffName || '',
     period: partial ? (period ?? known?.period ?? null) : period,
     ip: u.ip || known?.ip || '',
     expiredate: partial ? (u.expiredate ?? known?.expiredate ?? null) : u.expiredate,
@@ -102,7 +103,7 @@ export function factsOf(u: UpstreamLicense, known: ManagedLicense | null, partia
 }
 
 function sameFacts(l: ManagedLicense, f: LicenseFacts): boolean {
-  return l.pricelist === f.pricelist && l.period === f.period && l.ip === f.ip && l.expiredate === f.expiredate && l.ipChangeDate === f.ipChangeDate && l.keyChangeDate === f.keyChangeDate && l.hasKey === f.hasKey;
+  return l.pricelist === f.pricelist && l.tariffName === f.tariffName && l.period === f.period && l.ip === f.ip && l.expiredate === f.expiredate && l.ipChangeDate === f.ipChangeDate && l.keyChangeDate === f.keyChangeDate && l.hasKey === f.hasKey;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -471,7 +472,7 @@ export class Lifecycle {
       throw e;
     }
     const lic = this.store.bindOrdered(
-      { module: this.module, upstreamId: id, item: service.id, pricelist: need.pricelist, period: need.period, ip: need.ip, expiredate: null, ipChangeDate: this.today, keyChangeDate: this.today, hasKey: false },
+      { module: this.module, upstreamId: id, item: service.id, pricelist: need.pricelist, tariffName: '', period: need.period, ip: need.ip, expiredate: null, ipChangeDate: this.today, keyChangeDate: this.today, hasKey: false },
       journal.id,
       `ordered license ${id}`,
     );

@@ -18,6 +18,8 @@ export interface ManagedLicense {
   module: number;
   upstreamId: number;
   pricelist: string;
+  /** The tariff's name as the licensing server last gave it ('' when it never did). */
+  tariffName: string;
   /** 1, 12, 0 (lifetime); null when the upstream never said (paid time unknown). */
   period: number | null;
   state: LicenseState;
@@ -37,6 +39,7 @@ export interface ManagedLicense {
 /** What the licensing server says of a license: the only fields a refresh writes. */
 export interface LicenseFacts {
   pricelist: string;
+  tariffName: string;
   period: number | null;
   ip: string;
   expiredate: Day | null;
@@ -150,11 +153,13 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX license_by_upstream ON license(upstream_id);
    DROP INDEX license_pool;
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate, upstream_id);`,
+  `ALTER TABLE license ADD COLUMN tariff_name TEXT NOT NULL DEFAULT '';`,
 ];
 
 /** The columns a transition may set (never the key, the version or the time: cas() does those). */
 interface LicenseColumns {
   pricelist: string;
+  tariff_name: string;
   period: number | null;
   state: LicenseState;
   item: number | null;
@@ -168,9 +173,10 @@ interface LicenseColumns {
 
 const READ_STATES: readonly LicenseState[] = ['bound', 'suspended', 'releasing', 'free', 'gone'];
 
-function factColumns(f: LicenseFacts): Pick<LicenseColumns, 'pricelist' | 'period' | 'ip' | 'expiredate' | 'ip_change_date' | 'key_change_date' | 'has_key'> {
+function factColumns(f: LicenseFacts): Pick<LicenseColumns, 'pricelist' | 'tariff_name' | 'period' | 'ip' | 'expiredate' | 'ip_change_date' | 'key_change_date' | 'has_key'> {
   return {
     pricelist: f.pricelist,
+    tariff_name: f.tariffName,
     period: f.period,
     ip: f.ip,
     expiredate: f.expiredate,
@@ -189,6 +195,7 @@ interface LicenseRow {
   module: number;
   upstream_id: number;
   pricelist: string;
+  tariff_name: string;
   period: number | null;
   state: LicenseState;
   item: number | null;
@@ -207,6 +214,7 @@ function toLicense(r: LicenseRow): ManagedLicense {
     module: r.module,
     upstreamId: r.upstream_id,
     pricelist: r.pricelist,
+    tariffName: r.tariff_name,
     period: r.period,
     state: r.state,
     item: r.item,
@@ -472,8 +480,8 @@ export class LicenseStore {
     }
     this.db
       .prepare(
-        `INSERT INTO license (module, upstream_id, pricelist, period, state, item, released_from, ip, expiredate, ip_change_date, key_change_date, has_key, version, updated_at)
-         VALUES (@module, @upstream_id, @pricelist, @period, @state, @item, NULL, @ip, @expiredate, @ip_change_date, @key_change_date, @has_key, 1, @updated_at)`,
+        `INSERT INTO license (module, upstream_id, pricelist, tariff_name, period, state, item, released_from, ip, expiredate, ip_change_date, key_change_date, has_key, version, updated_at)
+         VALUES (@module, @upstream_id, @pricelist, @tariff_name, @period, @state, @item, NULL, @ip, @expiredate, @ip_change_date, @key_change_date, @has_key, 1, @updated_at)`,
       )
       .run({ ...cols, module: l.module, upstream_id: l.upstreamId, updated_at: new Date().toISOString() });
   }

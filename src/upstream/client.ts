@@ -132,6 +132,7 @@ export function parseLicense(func: string, el: XmlElement, kind: 'list' | 'form'
     licname: text(el, 'licname'),
     ip: text(el, 'ip'),
     pricelist: pricelistId || text(el, 'pricelist'),
+    pricelistName: pricelistId ? text(el, 'pricelist') : '',
     period: parsePeriod(func, text(el, 'period')),
     status: parseStatus(func, text(el, 'status')),
     expiredate: normalizeDay(text(el, 'expiredate')),

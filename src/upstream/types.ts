@@ -12,6 +12,8 @@ export interface UpstreamLicense {
   ip: string;
   /** Tariff id (pricelist_id where the reply carries both a name and an id). */
   pricelist: string;
+  /** The tariff's name where the reply carries one beside the id; '' otherwise. */
+  pricelistName: string;
   /** License period code: 1, 12 or 0 (lifetime); null when the reply gave none (unknown). */
   period: number | null;
   status: LicenseStatus;

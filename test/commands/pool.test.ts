@@ -23,7 +23,8 @@ describe('pool admin command', function () {
     expect(json.find((r) => r.license === recent)).to.include({ state: 'free', reusableFrom: '2026-02-05', item: null });
     expect(json.find((r) => r.item === 301)).to.include({ state: 'bound', ip: '203.0.113.31', pricelist: 4601 });
     const table = (await w.exec(['pool', 'list'])).stdout;
-    expect(table).to.match(/tariff 3541: 0 bound, 2 free, 1 re-usable now/);
+    expect(table).to.match(/tariff 3541: 0 bound, 2 free, 1 re-usable now \(ISPmanager Lite\)/);
+    expect(table).to.match(/ 3541 ISPmanager Lite /); // the licensing server's name beside the id
     expect(table).to.match(/tariff 4601: 1 bound, 0 free, 0 re-usable now/);
     expect(table).to.include('2026-02-05');
   });
