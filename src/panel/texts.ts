@@ -124,21 +124,8 @@ export function moduleErrorText(type: string, message: string, lang: Lang): stri
   return `${TYPE_RU[type] ?? 'Ошибка'}: ${message}`;
 }
 
-/** Display names of the licensing server's reference tariffs (SPEC 1); any other id shows as is. */
-const TARIFF_NAMES: Record<string, string> = {
-  '3541': 'ISPmanager Lite/Pro/Host',
-  '4601': 'ISPmanager Business',
-  '55331': 'BILLmanager 6 Startup',
-  '55333': 'BILLmanager 6 Advanced',
-  '55335': 'BILLmanager 6 Corporate',
-  '55227': 'ISPmanager 6 Lite',
-  '55228': 'ISPmanager 6 Pro',
-  '55229': 'ISPmanager 6 Host',
-  '55230': 'ISPmanager 6 Business',
-};
-
-/** The tariff as the licensing server named it (`known`, from its replies), else by the seed's list. */
-export function tariffLabel(pricelist: string, known = ''): string {
-  const name = known || TARIFF_NAMES[pricelist];
+/** The tariff as the licensing server names it (kept from its replies), beside its id; the id
+ *  alone where it gave no name: the module keeps no list of tariffs of its own (SPEC 1). */
+export function tariffLabel(pricelist: string, name = ''): string {
   return name ? `${name} (${pricelist})` : `#${pricelist}`;
 }

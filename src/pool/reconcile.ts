@@ -50,34 +50,39 @@ interface HostView {
   licenseIds: Map<number, number>;
 }
 
-async function readHost(ctx: AdminContext, named: Set<number>): Promise<HostView> {
-  const services = new Map((await ctx.host.listServices()).map((s) => [s.id, s]));
-  const licenseIds = new Map<number, number>();
-  const keep = (item: number, raw: string) => {
-    const v = raw.trim();
-    if (/^\d+$/.test(v)) licenseIds.set(item, Number(v));
-  };
+/** The host's services (one `soft` list read) and, from BILLmanager's database when paramlist
+ *  names one, every service's license_id (one query). Without a database: null, and the caller
+ *  reads the services the state or the upstream names, one by one. */
+async function readHost(ctx: AdminContext): Promise<{ services: Map<number, ServiceListRow>; licenseIds: Map<number, number> | null }> {
+  const [list, database] = await Promise.all([ctx.host.listServices(), ctx.host.readDatabaseSettings()]);
+  const services = new Map(list.map((s) => [s.id, s]));
   const { openOptionsReader } = await import('../host/options.js');
-  const reader = await openOptionsReader(await ctx.host.readDatabaseSettings());
-  if (reader) {
-    try {
-      for (const [item, v] of await reader.licenseIdParams()) keep(item, v);
-    } finally {
-      await reader.close();
+  const reader = await openOptionsReader(database);
+  if (!reader) return { services, licenseIds: null };
+  const licenseIds = new Map<number, number>();
+  try {
+    for (const [item, raw] of await reader.licenseIdParams()) {
+      const v = raw.trim();
+      if (/^\d+$/.test(v)) licenseIds.set(item, Number(v));
     }
-  } else {
-    // Without BILLmanager's database: the services the state or the upstream names, one by one.
-    for (const item of named) {
-      if (!services.has(item)) continue;
-      try {
-        const s = await ctx.host.readService(item);
-        if (s.licenseId !== null) licenseIds.set(item, s.licenseId);
-      } catch (e) {
-        if (!(e instanceof ServiceNotFoundError)) throw e;
-      }
-    }
+  } finally {
+    await reader.close();
   }
   return { services, licenseIds };
+}
+
+async function licenseIdsOfNamed(ctx: AdminContext, services: Map<number, ServiceListRow>, named: Set<number>): Promise<Map<number, number>> {
+  const licenseIds = new Map<number, number>();
+  for (const item of named) {
+    if (!services.has(item)) continue;
+    try {
+      const s = await ctx.host.readService(item);
+      if (s.licenseId !== null) licenseIds.set(item, s.licenseId);
+    } catch (e) {
+      if (!(e instanceof ServiceNotFoundError)) throw e;
+    }
+  }
+  return licenseIds;
 }
 
 function describeService(view: HostView, item: number): string {
@@ -91,28 +96,36 @@ async function upstreamOf(ctx: AdminContext, module: number): Promise<LicensingA
 
 /** Every discrepancy between the three views, for one module or every module the state knows. */
 export async function findDiscrepancies(ctx: AdminContext, module: number | null): Promise<Finding[]> {
-  const modules = module !== null ? [module] : [...new Set(ctx.store.licenses().map((l) => l.module))];
-  const accounts = new Map<number, UpstreamLicense[]>();
-  for (const m of modules) accounts.set(m, await (await upstreamOf(ctx, m)).list());
-  const named = new Set<number>();
-  for (const l of ctx.store.licenses(module)) if (l.item !== null) named.add(l.item);
-  for (const list of accounts.values()) for (const u of list) {
-    const m = ITEM_NAME.exec(u.licname);
-    if (m) named.add(Number(m[1]));
+  // One snapshot of the state for the findings; applyFinding reads each license anew before acting.
+  const state = ctx.store.licenses(module);
+  const modules = module !== null ? [module] : [...new Set(state.map((l) => l.module))];
+  // The licensing server and the host are read side by side: they do not wait for each other.
+  const [lists, host] = await Promise.all([Promise.all(modules.map(async (m) => (await upstreamOf(ctx, m)).list())), readHost(ctx)]);
+  const accounts = new Map(modules.map((m, i) => [m, lists[i]!]));
+  let licenseIds = host.licenseIds;
+  if (!licenseIds) {
+    const named = new Set<number>();
+    for (const l of state) if (l.item !== null) named.add(l.item);
+    for (const list of lists) for (const u of list) {
+      const m = ITEM_NAME.exec(u.licname);
+      if (m) named.add(Number(m[1]));
+    }
+    licenseIds = await licenseIdsOfNamed(ctx, host.services, named);
   }
-  const view = await readHost(ctx, named);
+  const view: HostView = { services: host.services, licenseIds };
+  const known = new Set(ctx.store.licenses().filter((l) => l.state !== 'gone').map((l) => l.upstreamId));
   const findings: Finding[] = [];
-  for (const m of modules) findings.push(...moduleFindings(ctx, m, accounts.get(m)!, view));
-  findings.push(...paramFindings(ctx, modules, view));
+  for (const m of modules) findings.push(...moduleFindings(ctx, m, state.filter((l) => l.module === m), accounts.get(m)!, view, known));
+  findings.push(...paramFindings(ctx, modules, state, view));
   return findings;
 }
 
-function moduleFindings(ctx: AdminContext, module: number, account: UpstreamLicense[], view: HostView): Finding[] {
+function moduleFindings(ctx: AdminContext, module: number, state: ManagedLicense[], account: UpstreamLicense[], view: HostView, known: Set<number>): Finding[] {
   const out: Finding[] = [];
   const listed = new Map(account.map((u) => [u.id, u]));
   const today = ctx.today;
   const days = (l: { period: number | null; expiredate: Day | null }) => paidDaysLeft(l.period, l.expiredate, today);
-  for (const l of ctx.store.licenses(module)) {
+  for (const l of state) {
     if (l.state === 'gone') continue;
     const u = listed.get(l.upstreamId);
     const base = { module, license: l.upstreamId, item: l.item ?? l.releasedFrom };
@@ -145,7 +158,7 @@ function moduleFindings(ctx: AdminContext, module: number, account: UpstreamLice
     }
   }
   for (const u of account) {
-    if (u.status === STATUS.deleted || ctx.store.isKnown(u.id)) continue;
+    if (u.status === STATUS.deleted || known.has(u.id)) continue;
     const m = ITEM_NAME.exec(u.licname);
     const who = u.licname === FREE_LICNAME
       ? `named ${FREE_LICNAME}: adoptable`
@@ -157,14 +170,20 @@ function moduleFindings(ctx: AdminContext, module: number, account: UpstreamLice
   return out;
 }
 
-function paramFindings(ctx: AdminContext, modules: number[], view: HostView): Finding[] {
+function paramFindings(ctx: AdminContext, modules: number[], state: ManagedLicense[], view: HostView): Finding[] {
   const out: Finding[] = [];
+  const boundTo = new Map<number, ManagedLicense>();
+  const byKey = new Map<string, ManagedLicense>();
+  for (const l of state) {
+    if (l.item !== null) boundTo.set(l.item, l);
+    byKey.set(`${l.module}:${l.upstreamId}`, l);
+  }
   for (const [item, lid] of view.licenseIds) {
     const s = view.services.get(item);
     if (!s || s.processingmodule === null || !modules.includes(s.processingmodule)) continue;
-    const bound = ctx.store.licenseOfService(item);
+    const bound = boundTo.get(item);
     if (bound && bound.upstreamId === lid) continue;
-    const held = ctx.store.license(s.processingmodule, lid);
+    const held = byKey.get(`${s.processingmodule}:${lid}`);
     const where = !held
       ? 'a license the module does not hold'
       : held.state === 'bound' || held.state === 'suspended'

@@ -56,7 +56,7 @@ describe('panel: Adopt', function () {
     expect(errorOf(a.doc)).to.equal(null);
     const offered = slistOf(a.doc, 'license');
     expect(offered.map(([k]) => k)).to.deep.equal(['7001', '7002', '7003']);
-    expect(offered[0]![1]).to.match(/^#7001 ISPmanager Lite\/Pro\/Host \(3541\), .*2026-03-01: free\.lic/);
+    expect(offered[0]![1]).to.match(/^#7001 ISPmanager Lite \(3541\), .*2026-03-01: free\.lic/);
     expect(offered[1]![1]).to.match(/Item #401 \(service 401 is closed\)/);
     expect(offered[2]![1]).to.match(/Item #402 \(service 402 is unknown to BILLmanager\)/);
     expect(childText(a.doc, 'plid')).to.equal('1');

@@ -14,7 +14,7 @@ describe('panel: License pool', function () {
     w = await World.create(); // today is 2026-01-10
     const base = { module: 1, period: 1, item: null, ipChangeDate: null, keyChangeDate: null, hasKey: true };
     seedLicenses(w.db, [
-      { ...base, upstreamId: 501, pricelist: '3541', state: 'free', ip: '203.0.113.1', expiredate: '2026-02-09', ipChangeDate: '2025-12-01' },
+      { ...base, upstreamId: 501, pricelist: '3541', tariffName: 'ISPmanager Lite', state: 'free', ip: '203.0.113.1', expiredate: '2026-02-09', ipChangeDate: '2025-12-01' },
       { ...base, upstreamId: 502, pricelist: '4601', state: 'free', ip: '203.0.113.2', expiredate: '2026-03-10', ipChangeDate: '2026-01-05' },
       { ...base, upstreamId: 503, pricelist: '3541', state: 'bound', item: 77, ip: '203.0.113.3', expiredate: '2026-02-01' },
       { ...base, upstreamId: 504, pricelist: '3541', state: 'gone', ip: '203.0.113.4', expiredate: '2025-12-01' },
@@ -41,7 +41,7 @@ describe('panel: License pool', function () {
     expect(childText(child(a.doc, 'banner')!, 'msg')).to.equal('Licenses in the pool: 4; paid days they hold: 91 (plus 1 lifetime); re-uses so far (purchases avoided): 1.');
     const r = rows(a.doc);
     expect(r.map((x) => x.id)).to.deep.equal(['501', '502', '503', '504', '505', '506']);
-    expect(r[0]).to.deep.equal({ id: '501', tariff: 'ISPmanager Lite/Pro/Host (3541)', ip: '203.0.113.1', state: 'Free (in the pool)', item: '', expiredate: '2026-02-09', reusable: 'Now', paiddays: '31' });
+    expect(r[0]).to.deep.equal({ id: '501', tariff: 'ISPmanager Lite (3541)', ip: '203.0.113.1', state: 'Free (in the pool)', item: '', expiredate: '2026-02-09', reusable: 'Now', paiddays: '31' });
     expect(r[1]).to.deep.include({ state: 'Free (in the pool)', reusable: 'From 2026-02-05: IP changed on 2026-01-05 (one change per calendar month)', paiddays: '60' });
     expect(r[2]).to.deep.include({ state: 'Bound', item: '77', reusable: 'In use by service 77', paiddays: '23' });
     expect(r[3]).to.deep.include({ state: 'Gone', paiddays: '0' });

@@ -8,6 +8,7 @@ export interface SeedRow {
   module: number;
   upstreamId: number;
   pricelist: string;
+  tariffName?: string;
   period: number | null;
   state: LicenseState;
   item?: number | null;
@@ -24,12 +25,12 @@ export function seedLicenses(dbFile: string, rows: SeedRow[]): void {
   const db = new Database(dbFile);
   try {
     const ins = db.prepare(
-      `INSERT INTO license (module, upstream_id, pricelist, period, state, item, released_from, ip, expiredate, ip_change_date, key_change_date, has_key, version, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+      `INSERT INTO license (module, upstream_id, pricelist, tariff_name, period, state, item, released_from, ip, expiredate, ip_change_date, key_change_date, has_key, version, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
     );
     db.transaction(() => {
       for (const r of rows) {
-        ins.run(r.module, r.upstreamId, r.pricelist, r.period, r.state, r.item ?? null, r.releasedFrom ?? null, r.ip, r.expiredate, r.ipChangeDate ?? null, r.keyChangeDate ?? null, r.hasKey === false ? 0 : 1, new Date().toISOString());
+        ins.run(r.module, r.upstreamId, r.pricelist, r.tariffName ?? '', r.period, r.state, r.item ?? null, r.releasedFrom ?? null, r.ip, r.expiredate, r.ipChangeDate ?? null, r.keyChangeDate ?? null, r.hasKey === false ? 0 : 1, new Date().toISOString());
       }
     })();
   } finally {
