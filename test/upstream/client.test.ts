@@ -148,7 +148,7 @@ describe('upstream/client: LicensingClient against recorded replies', () => {
       const list = await client().list();
       expect(list).to.have.length(3);
       expect(list[0]).to.deep.equal({
-        id: 1048576, licname: 'Item #5', ip: '203.0.113.10', pricelist: '55227', period: 1, status: 2,
+        id: 1048576, licname: 'Item #5', ip: '203.0.113.10', pricelist: '55227', pricelistName: 'ISPmanager 6 Lite', period: 1, status: 2,
         expiredate: '2025-03-14', createdate: '2025-01-15', lickey: '', ipChangeDate: '2025-01-15',
         keyChangeDate: '2025-02-01', autoprolong: true, remoteid: '5',
       });
@@ -159,7 +159,7 @@ describe('upstream/client: LicensingClient against recorded replies', () => {
     it('reads soft.edit: elid, key, ip_change_date / lickey_change_date, autoprolong off', async () => {
       handler = byFunc({ 'soft.edit': 'soft.edit.xml' });
       expect(await client().get(1048576)).to.deep.equal({
-        id: 1048576, licname: 'Item #5', ip: '203.0.113.10', pricelist: '55227', period: 1, status: 2,
+        id: 1048576, licname: 'Item #5', ip: '203.0.113.10', pricelist: '55227', pricelistName: 'ISPmanager 6 Lite', period: 1, status: 2,
         expiredate: '2025-03-14', createdate: '2025-01-15', lickey: 'FIXTUREKEY-7f3a9c2e41b8d605',
         ipChangeDate: '2025-01-15', keyChangeDate: '2025-02-01', autoprolong: false, remoteid: '5',
       });
