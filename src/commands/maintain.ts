@@ -12,7 +12,7 @@ import { asModuleError, HostError, type ModuleError } from '../errors.js';
 import { Host, ServiceNotFoundError } from '../host/host.js';
 import type { ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
-import { factsOf, Lifecycle } from '../pool/lifecycle.js';
+import { Lifecycle } from '../pool/lifecycle.js';
 import { RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
 import { openStore, type ManagedLicense } from '../pool/store.js';
 import { LicensingClient } from '../upstream/client.js';
@@ -74,15 +74,17 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
             const entry = listed?.get(lic.upstreamId);
             const hostService = services?.get(lic.item!);
             if (services && (!hostService || hostService.status === 4)) {
-              throw new HostError(`BILLmanager ${hostService ? 'shows the service closed' : 'no longer knows the service'}, yet the license is bound to it: left for the administrator (pmisplicense reconcile shows it as a leak, --apply releases it)`, false);
+              // Judged from the row read again under the lock: a close that finished meanwhile is no leak.
+              const stillBound = await underServiceLock(store, lic.item!, 'maintain', async () => store.license(module, lic.upstreamId)?.item === lic.item);
+              if (stillBound) {
+                throw new HostError(`BILLmanager ${hostService ? 'shows the service closed' : 'no longer knows the service'}, yet the license is bound to it: left for the administrator (pmisplicense reconcile shows it as a leak, --apply releases it)`, false);
+              }
+              handled++;
+              continue;
             }
-            // A license whose expiry moved (renewed by a run that died before it recorded it) takes
-            // the slow path too: its service's license_expiredate must follow.
-            if (entry && nothingToDo(lic, entry, day) && entry.expiredate === lic.expiredate) {
-              const fresh = factsOf(entry, lic);
-              // Facts only, and only onto the row as read: a change made meanwhile wins.
-              if (fresh.ip !== lic.ip || fresh.pricelist !== lic.pricelist) store.refresh(lic, fresh);
-            } else {
+            // Nothing due is nothing written: no row bound to a service changes without its
+            // service's lock (drift is reconcile's and sync_item's to report).
+            if (!entry || !nothingToDo(lic, entry, day)) {
               const item = lic.item!;
               await underServiceLock(store, item, 'maintain', async () => {
                 const cur = store.license(module, lic.upstreamId);
@@ -118,9 +120,10 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
 }
 
 /** A bound license that needs no call of its own today: its key is known and it is paid beyond the
- *  renewal lead (or lifetime), so neither renewal nor the key can be due. */
+ *  renewal lead (or lifetime), so neither renewal nor the key can be due; and its expiry is the one
+ *  recorded (one renewed by a run that died before recording it must reach its service's params). */
 function nothingToDo(lic: ManagedLicense, u: UpstreamLicense, day: string): boolean {
-  if (!lic.hasKey) return false;
+  if (!lic.hasKey || u.expiredate !== lic.expiredate) return false;
   if (u.period === 0) return true;
   return u.period !== null && u.expiredate !== null && u.expiredate > addDays(day, RENEWAL_LEAD_DAYS);
 }
