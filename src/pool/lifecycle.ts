@@ -134,6 +134,12 @@ export class Lifecycle {
   async open(service: Service): Promise<void> {
     // A release this service started and did not finish (a close or panel change cut short).
     await this.finishReleasesOf(service.id);
+    // A service that names a license not bound to it (a run cut short after releasing it) stops
+    // naming it before anything else, so that it never names a license the pool may give away.
+    if (service.licenseId !== null && this.store.licenseOfService(service.id)?.upstreamId !== service.licenseId) {
+      log.warn(`service ${service.id}: its params name license ${service.licenseId}, which is not bound to it; cleared`);
+      service = await this.clearServiceParams(service);
+    }
     if (service.panel === 'nopanel') {
       log.info(`service ${service.id}: no control panel ordered, nothing to do upstream`);
       return;
@@ -300,8 +306,10 @@ export class Lifecycle {
    *  naming it (it needs a new license: open). */
   async forgetVanished(service: Service, lic: ManagedLicense): Promise<void> {
     log.error(`service ${service.id}: its license ${lic.upstreamId} no longer exists upstream; marked gone, the service needs a new one (open)`);
-    if (!this.store.markGone(lic)) return this.leftToOther(lic);
+    // The service's params first: killed between the two steps, the license is still bound and the
+    // next run does both again; the other way round nothing would ever clear them.
     if (service.licenseId === lic.upstreamId) await this.clearServiceParams(service);
+    if (!this.store.markGone(lic)) return this.leftToOther(lic);
   }
 
   /** A license a close (or panel change) took off a service and did not finish releasing. */

@@ -255,9 +255,10 @@ export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ app
           gone = true;
         }
         if (!gone) return no('the licensing server has the license after all');
-        if (!ctx.store.markGone(cur)) return no('another process changed the license meanwhile');
-        // Its service (if it had one) must stop naming a license that no longer exists.
+        // Its service (if it had one) stops naming a license that no longer exists: first, so that a
+        // run cut short in between leaves it to the next one.
         if (cur.item !== null) await clearParamsIfNamed(ctx, cur.item, lid);
+        if (!ctx.store.markGone(cur)) return no('another process changed the license meanwhile');
         const paid = paidTime(cur.period, cur.expiredate, ctx.today) === 'yes';
         if (paid) log.error(`reconcile: license ${lid} is lost upstream with paid time left (until ${cur.period === 0 ? 'lifetime' : cur.expiredate})`);
         return done('marked gone in the state');
