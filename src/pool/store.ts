@@ -157,19 +157,7 @@ const MIGRATIONS: string[] = [
 ];
 
 /** The columns a transition may set (never the key, the version or the time: cas() does those). */
-interface LicenseColumns {
-  pricelist: string;
-  tariff_name: string;
-  period: number | null;
-  state: LicenseState;
-  item: number | null;
-  released_from: number | null;
-  ip: string;
-  expiredate: string | null;
-  ip_change_date: string | null;
-  key_change_date: string | null;
-  has_key: number;
-}
+type LicenseColumns = Omit<LicenseRow, 'module' | 'upstream_id' | 'version' | 'updated_at'>;
 
 const READ_STATES: readonly LicenseState[] = ['bound', 'suspended', 'releasing', 'free', 'gone'];
 
