@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { EXE, World, SANDBOX_PASSWORD, SANDBOX_USER } from '../test/support/world.js';
+import { benchXml } from './bench-xml.js';
 import { benchMaintain, benchPool, benchReconcile, median as medianOf, RSS_METHOD, scaleWorld } from './bench-scale.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -135,6 +136,15 @@ function printTable(): void {
   for (const r of table) console.log(`  ${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padStart(w[2]!)}  ${r[3]}`);
 }
 
+function xml(): void {
+  console.log('\nxml: src/xml.ts against fast-xml-parser (what it replaced: validate, parse, the same tree), in-process');
+  for (const x of benchXml(Math.min(RUNS, 9))) {
+    console.log(`  ${x.name} (${(x.bytes / 1024).toFixed(0)} KiB): ${x.oursMs.toFixed(1)} ms, fast-xml-parser ${x.fxpMs.toFixed(1)} ms (${(x.fxpMs / x.oursMs).toFixed(1)}× as long)`);
+    table.push([`parse XML, ${x.name}`, `${x.oursMs.toFixed(1)} ms`, '-', `fast-xml-parser ${x.fxpMs.toFixed(1)} ms`]);
+  }
+}
+
 await main();
+xml();
 await scale();
 printTable();

@@ -9,8 +9,13 @@ export type Day = string;
 export function isDay(s: string): boolean {
   const m = DATE_RE.exec(s);
   if (!m) return false;
-  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!));
-  return d.toISOString().slice(0, 10) === s;
+  // Arithmetic, not a Date round trip: the state's reader checks every date of every row.
+  const year = +m[1]!;
+  const month = +m[2]!;
+  const day = +m[3]!;
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
 }
 
 // ISO-8601 as PMISPLICENSE_NOW takes it: a day, or a day and a time (minutes, seconds and a fraction

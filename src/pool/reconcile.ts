@@ -96,11 +96,21 @@ async function upstreamOf(ctx: AdminContext, module: number): Promise<LicensingA
 
 /** Every discrepancy between the three views, for one module or every module the state knows. */
 export async function findDiscrepancies(ctx: AdminContext, module: number | null): Promise<Finding[]> {
-  // One snapshot of the state for the findings; applyFinding reads each license anew before acting.
-  const state = ctx.store.licenses(module);
-  const modules = module !== null ? [module] : [...new Set(state.map((l) => l.module))];
-  // The licensing server and the host are read side by side: they do not wait for each other.
-  const [lists, host] = await Promise.all([Promise.all(modules.map(async (m) => (await upstreamOf(ctx, m)).list())), readHost(ctx)]);
+  const modules = module !== null ? [module] : ctx.store.modules();
+  // The licensing server and the host are asked first and read side by side; the state is read
+  // while they answer. One snapshot of it for the findings: applyFinding reads each license anew
+  // before acting.
+  const remote = Promise.all([Promise.all(modules.map(async (m) => (await upstreamOf(ctx, m)).list())), readHost(ctx)]);
+  let state: ManagedLicense[];
+  let known: Set<number>;
+  try {
+    state = ctx.store.licenses(module);
+    known = ctx.store.managedUpstreamIds();
+  } catch (e) {
+    remote.catch(() => {}); // the state's error is the one to report
+    throw e;
+  }
+  const [lists, host] = await remote;
   const accounts = new Map(modules.map((m, i) => [m, lists[i]!]));
   let licenseIds = host.licenseIds;
   if (!licenseIds) {
@@ -113,7 +123,6 @@ export async function findDiscrepancies(ctx: AdminContext, module: number | null
     licenseIds = await licenseIdsOfNamed(ctx, host.services, named);
   }
   const view: HostView = { services: host.services, licenseIds };
-  const known = new Set(ctx.store.licenses().filter((l) => l.state !== 'gone').map((l) => l.upstreamId));
   const findings: Finding[] = [];
   for (const m of modules) findings.push(...moduleFindings(ctx, m, state.filter((l) => l.module === m), accounts.get(m)!, view, known));
   findings.push(...paramFindings(ctx, modules, state, view));

@@ -345,6 +345,16 @@ export class LicenseStore {
     return this.sql("SELECT 1 FROM license WHERE upstream_id = ? AND state <> 'gone'").get(upstreamId) !== undefined;
   }
 
+  /** The upstream ids of every license any module of this host manages (not gone): one column read. */
+  managedUpstreamIds(): Set<number> {
+    return new Set(this.sql("SELECT upstream_id FROM license WHERE state <> 'gone'").pluck().all() as number[]);
+  }
+
+  /** The modules that have licenses in the state. */
+  modules(): number[] {
+    return this.sql('SELECT DISTINCT module FROM license ORDER BY module').pluck().all() as number[];
+  }
+
   licenses(module: number | null = null): ManagedLicense[] {
     const rows = (module === null
       ? this.sql('SELECT * FROM license ORDER BY module, upstream_id').all()

@@ -466,7 +466,7 @@ export const render = {
     return `${docOpen('paramlist')}${rows}${tparams('paramlist', params)}</doc>\n`;
   },
   /** The `soft` list: one <elem> per service of the product type. */
-  serviceList(services: SimService[], params: Record<string, string>): string {
+  serviceList(services: ServiceRow[], params: Record<string, string>): string {
     const rows = services
       .map((s) => `<elem>${el('id', String(s.id))}${el('ip', s.ip)}${el('status', String(s.status))}${el('processingmodule', s.processingmodule === null ? '' : String(s.processingmodule))}${el('pricelist', s.pricelist)}${el('expiredate', s.expiredate)}</elem>`)
       .join('');
@@ -530,8 +530,8 @@ function perform(db: Db, req: Request): string {
     case 'paramlist':
       return render.paramList(settings(db), params);
     case 'soft': {
-      const ids = db.prepare("SELECT id FROM service WHERE itemtype = 'soft' ORDER BY id").all() as { id: number }[];
-      return render.serviceList(ids.map((r) => readService(db, r.id)!), params);
+      // One query: the list shows no params (reading each service's would cost a query per row).
+      return render.serviceList(db.prepare("SELECT * FROM service WHERE itemtype = 'soft' ORDER BY id").all() as ServiceRow[], params);
     }
     case 'processing.edit': {
       const elid = intParam(params, 'elid');

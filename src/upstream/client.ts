@@ -36,6 +36,8 @@ const PROLONG_PERIODS = new Set([1, 12]);
 const ADDON_RE = /^addon_[A-Za-z0-9_]+$/;
 /** Rows asked per page of the license list (SPEC 7: large pages). */
 export const LIST_PAGE_SIZE = 1000;
+/** Pages of the license list asked at the same time once page 1 has told the list's size. */
+const LIST_PAGES_AT_ONCE = 4;
 /**
  * More pages than this and the list is not one the module can read whole: 10 000 pages is ten
  * million licenses at the asked size, or 70 000 where an upstream caps pages at 7 rows.
@@ -229,32 +231,53 @@ export class LicensingClient implements LicensingApi {
     }
   }
 
-  /** One read of all pages; null when p_elems changed between pages (read again). */
+  /** One page of the license list, parsed: its rows and its paging fields. */
+  async #page(page: number): Promise<{ rows: UpstreamLicense[]; paging: Paging | null }> {
+    const doc = await this.call('soft', page === 1 ? { p_cnt: LIST_PAGE_SIZE } : { p_cnt: LIST_PAGE_SIZE, p_num: page });
+    const paging = readPaging('soft', doc);
+    if (paging && paging.num !== null && paging.num !== page) throw broken('soft', `asked for page ${page} of the list, got page ${paging.num}`);
+    return { rows: childrenNamed(doc, 'elem').map((el) => parseLicense('soft', el, 'list')), paging };
+  }
+
+  /**
+   * One read of all pages; null when p_elems changed between pages (read again). Page 1 tells the
+   * list's size and the rows a page brings; the pages still needed are then asked up to
+   * LIST_PAGES_AT_ONCE at a time (a long list costs the round trips of a few pages, not of each)
+   * and taken in page order, with the same checks as one by one.
+   */
   async #readPages(): Promise<UpstreamLicense[] | null> {
     const rows = new Map<number, UpstreamLicense>();
-    let total: number | null = null;
-    for (let page = 1; page <= this.#maxListPages; page++) {
-      const doc = await this.call('soft', page === 1 ? { p_cnt: LIST_PAGE_SIZE } : { p_cnt: LIST_PAGE_SIZE, p_num: page });
-      const paging = readPaging('soft', doc);
-      const pageRows = childrenNamed(doc, 'elem').map((el) => parseLicense('soft', el, 'list'));
-      if (!paging) {
-        if (page === 1) return pageRows;
-        throw broken('soft', `page ${page} of the list carries no p_elems although page 1 did`);
+    const first = await this.#page(1);
+    if (!first.paging) return first.rows;
+    const total = first.paging.elems;
+    const perPage = Math.max(first.rows.length, 1);
+    let next = 1;
+    let window: Promise<{ rows: UpstreamLicense[]; paging: Paging | null }>[] = [Promise.resolve(first)];
+    for (;;) {
+      // Every page of the window is waited for, so that a failed read leaves no request behind.
+      const settled = await Promise.allSettled(window);
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const pages = settled.map((r) => (r as PromiseFulfilledResult<{ rows: UpstreamLicense[]; paging: Paging | null }>).value);
+      for (const { rows: pageRows, paging } of pages) {
+        const page = next++;
+        if (!paging) throw broken('soft', `page ${page} of the list carries no p_elems although page 1 did`);
+        if (paging.elems !== total) return null;
+        let fresh = 0;
+        for (const lic of pageRows) {
+          if (rows.has(lic.id)) continue;
+          rows.set(lic.id, lic);
+          fresh++;
+        }
+        if (rows.size > total) throw broken('soft', `${rows.size} licenses on ${page} page(s) of a list of ${total} (p_elems)`);
+        if (rows.size === total) return [...rows.values()];
+        if (fresh === 0) throw broken('soft', `page ${page} of the list brought no new license while ${total - rows.size} of ${total} are missing`);
       }
-      if (paging.num !== null && paging.num !== page) throw broken('soft', `asked for page ${page} of the list, got page ${paging.num}`);
-      if (total === null) total = paging.elems;
-      else if (paging.elems !== total) return null;
-      let fresh = 0;
-      for (const lic of pageRows) {
-        if (rows.has(lic.id)) continue;
-        rows.set(lic.id, lic);
-        fresh++;
-      }
-      if (rows.size > total) throw broken('soft', `${rows.size} licenses on ${page} page(s) of a list of ${total} (p_elems)`);
-      if (rows.size === total) return [...rows.values()];
-      if (fresh === 0) throw broken('soft', `page ${page} of the list brought no new license while ${total - rows.size} of ${total} are missing`);
+      if (next > this.#maxListPages) throw broken('soft', `the list needs more than ${this.#maxListPages} pages`);
+      const needed = Math.ceil((total - rows.size) / perPage);
+      const count = Math.max(1, Math.min(needed, LIST_PAGES_AT_ONCE, this.#maxListPages - next + 1));
+      window = Array.from({ length: count }, (_, i) => this.#page(next + i));
     }
-    throw broken('soft', `the list needs more than ${this.#maxListPages} pages`);
   }
 
   async get(id: number): Promise<UpstreamLicense> {

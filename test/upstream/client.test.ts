@@ -354,7 +354,38 @@ describe('upstream/client: list() against the sandbox over HTTP (paging)', () =>
     const list = await client.list();
     expect(list.map((l) => l.id)).to.deep.equal(seeded);
     expect(list[2499]).to.include({ licname: 'Item #2499', status: 2 });
-    expect(sb.requests('soft').map((r) => [r.params.p_cnt, r.params.p_num])).to.deep.equal([['1000', undefined], ['1000', '2'], ['1000', '3']]);
+    // Pages 2 and 3 are asked side by side: their order of arrival is free.
+    const asked = sb.requests('soft').map((r) => [r.params.p_cnt, r.params.p_num ?? '1']);
+    expect(asked.sort((a, b) => Number(a[1]) - Number(b[1]))).to.deep.equal([['1000', '1'], ['1000', '2'], ['1000', '3']]);
+  });
+
+  it('after page 1, the pages still needed are asked four at a time, and the list keeps page order', async () => {
+    const seeded = sb.seedLicenses(6500);
+    sb.inject({ kind: 'hold', func: 'soft', params: { p_num: '2' } });
+    const reading = client.list();
+    await sb.waitForHeld(1);
+    const askedPages = () => sb.requests('soft').map((r) => r.params.p_num ?? '1').sort();
+    for (let i = 0; i < 200 && askedPages().length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    // While page 2 is held, pages 3–5 have been asked with it (one window) and page 6 not yet.
+    expect(askedPages()).to.deep.equal(['1', '2', '3', '4', '5']);
+    sb.release();
+    expect((await reading).map((l) => l.id)).to.deep.equal(seeded);
+    expect(askedPages()).to.deep.equal(['1', '2', '3', '4', '5', '6', '7']);
+  });
+
+  it('a failed page ends the read only when the other pages of its window have answered', async () => {
+    sb.seedLicenses(3500);
+    sb.inject({ kind: 'drop', func: 'soft', params: { p_num: '2' } });
+    sb.inject({ kind: 'hold', func: 'soft', params: { p_num: '3' } });
+    let settled = false;
+    const reading = client.list().finally(() => (settled = true));
+    await sb.waitForHeld(1);
+    for (let i = 0; i < 200 && !sb.requests('soft').some((r) => r.params.p_num === '2'); i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(settled, 'list() returned while page 3 was still being read').to.equal(false);
+    sb.release();
+    expect((await rejects(reading, TransportError)).message).to.match(/soft failed: connection dropped/);
   });
 
   it('an upstream that serves pages of 7 when asked for 1000 still gives all', async () => {
@@ -387,6 +418,9 @@ describe('upstream/client: list() against the sandbox over HTTP (paging)', () =>
     const list = await reading;
     expect(list).to.have.length(2501);
     expect(list.map((l) => l.id)).to.include(added);
-    expect(sb.requests('soft').map((r) => r.params.p_num ?? '1')).to.deep.equal(['1', '2', '1', '2', '3']);
+    // Page 1, then pages 2 and 3 side by side (their order of arrival is free); p_elems changed on
+    // page 2, so the whole list again.
+    const pages = sb.requests('soft').map((r) => r.params.p_num ?? '1');
+    expect([pages[0], pages.slice(1, 3).sort(), pages[3], pages.slice(4).sort()]).to.deep.equal(['1', ['2', '3'], '1', ['2', '3']]);
   });
 });
