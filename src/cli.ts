@@ -3,14 +3,13 @@
 // `pmisplicense panel` (the panel pages' handler, SPEC 8); an administrator runs
 // `pmisplicense <sub-command> …` (periods, pool, reconcile, maintain, diagnose, sandbox, demo).
 // This is the only place that knows about process exit codes.
-import { featuresDocument } from './commands/features.js';
+import { asksForFeatures, featuresDocument } from './commands/features.js';
 
 const argv = process.argv.slice(2);
-const command = argv.find((a, i) => argv[i - 1] === '--command' || a.startsWith('--command='));
-const isProtocol = command !== undefined;
+const isProtocol = argv.some((a, i) => argv[i - 1] === '--command' || a.startsWith('--command='));
 
 let code: number | null;
-if (command === 'features' || command === '--command=features') {
+if (asksForFeatures(argv)) {
   // Static and unable to fail, and BILLmanager asks for it whenever it loads its modules: it skips
   // the protocol runner (log, state, XML) so that its start-up stays that of a bare node.
   process.stdout.write(featuresDocument());

@@ -2,7 +2,11 @@
 // path (record on the running operation; manual + task when retrying will not cure it or after the
 // 5th retryable failure in a row) (SPEC 3, 4, 6).
 import { expect } from 'chai';
-import { MODULE, SANDBOX_PASSWORD, SANDBOX_USER, World } from './support/world.js';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { EXE, MODULE, SANDBOX_PASSWORD, SANDBOX_USER, World } from './support/world.js';
 
 describe('protocol', function () {
   this.timeout(60_000);
@@ -21,6 +25,27 @@ describe('protocol', function () {
     expect(r.code).to.equal(0);
     for (const f of ['check_connection', 'open', 'suspend', 'resume', 'close', 'setparam', 'prolong', 'sync_item']) expect(r.stdout).to.include(`<feature name="${f}"/>`);
     expect(r.stdout).to.include('<itemtype name="soft"/>').and.to.include('<param name="password" crypted="yes"/>');
+  });
+
+  it('features is answered by the CommonJS launcher alone; without the bundle beside it, other commands fail in one line', () => {
+    // The launcher copied without the ES-module bundle: features still answers, so it never loads it.
+    const dir = mkdtempSync(join(tmpdir(), 'pmisplicense-launcher-'));
+    try {
+      copyFileSync(EXE, join(dir, 'pmisplicense'));
+      copyFileSync(join(dirname(EXE), 'package.json'), join(dir, 'package.json'));
+      const run = (...args: string[]) => spawnSync(process.execPath, [join(dir, 'pmisplicense'), ...args], { encoding: 'utf8' });
+      for (const args of [['--command', 'features'], ['--command=features'], ['--lang', 'ru', '--command', 'features']]) {
+        const r = run(...args);
+        expect([r.status, r.stderr], args.join(' ')).to.deep.equal([0, '']);
+        expect(r.stdout, args.join(' ')).to.include('<feature name="sync_item"/>');
+      }
+      const other = run('--version');
+      expect(other.status).to.equal(1);
+      expect(other.stdout).to.equal('');
+      expect(other.stderr).to.match(/^pmisplicense: .*pmisplicense\.mjs.*\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an unknown command is an error document, exit 1', async () => {

@@ -1,4 +1,12 @@
-// `features` (SPEC 3): what this module can do. Static; cli.ts answers it without the protocol runner.
+// `features` (SPEC 3): what this module can do. Static; the executable's CommonJS launcher
+// (launcher.ts) answers it before any ES module loads, and cli.ts without the protocol runner.
+
+/** Whether the command line asks for `features` (`--command features` or `--command=features`). */
+export function asksForFeatures(argv: readonly string[]): boolean {
+  const command = argv.find((a, i) => argv[i - 1] === '--command' || a.startsWith('--command='));
+  return command === 'features' || command === '--command=features';
+}
+
 export function featuresDocument(): string {
   return (
     '<doc>' +
