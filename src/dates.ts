@@ -13,7 +13,9 @@ export function isDay(s: string): boolean {
   const year = +m[1]!;
   const month = +m[2]!;
   const day = +m[3]!;
-  if (month < 1 || month > 12 || day < 1) return false;
+  // Years before 100 are refused as the Date round trip refused them (Date.UTC reads 0–99 as
+  // 1900–1999): a placeholder such as 0001-01-01 is an unknown date, never "expired long ago".
+  if (year < 100 || month < 1 || month > 12 || day < 1) return false;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
 }

@@ -1,16 +1,18 @@
 // Reading XML: the one place where untrusted XML (stdin, mgrctl, the licensing server) becomes a
 // typed tree. A small strict parser of the XML the module meets (elements, attributes, text,
 // the five predefined entities and character references, CDATA, comments, processing
-// instructions): anything not well-formed is refused with the line of the fault, and a document
-// with a DOCTYPE or entity declarations is refused before parsing, so no entity expansion
-// ("billion laughs") or external entity can happen.
+// instructions, line ends read as XML says): anything not well-formed is refused with the line of
+// the fault, as is nesting deeper than MAX_XML_DEPTH, and a document with a DOCTYPE or entity
+// declarations is refused before parsing, so no entity expansion ("billion laughs") or external
+// entity can happen.
 //
 // Why not fast-xml-parser (the first choice): its validation, parse and the walk into this tree
-// took about 150 ms per 1 000-license page and 450 ms for a 10 000-service list (measured,
-// scripts/bench-xml.ts), most of reconcile's time at 10 000 licenses (issue 9's ≤ 2 s). This
-// parser reads the same documents in a single pass, 6 to 11 times faster, and keeps the
-// behaviour: test/xml.test.ts compares it with fast-xml-parser (the tests' oracle) on random
-// documents.
+// took about 50 ms per 1 000-license page and 250 ms for a 10 000-service list on a quiet machine,
+// three times that under load (scripts/bench-xml.ts): most of reconcile's time at 10 000 licenses
+// (issue 9's ≤ 2 s). This
+// parser reads the same documents in a single pass, 5 to 11 times faster, and keeps the
+// behaviour: test/xml.test.ts compares it with fast-xml-parser on random documents (which stays a
+// dependency: install.sh checks the module's XML files with it before installing them).
 
 export interface XmlElement {
   name: string;
@@ -22,6 +24,8 @@ export interface XmlElement {
 export class XmlError extends Error {}
 
 const MAX_XML = 16 * 1024 * 1024;
+/** Deeper than this is no document the module reads, and writing it back (panel) would recurse. */
+export const MAX_XML_DEPTH = 256;
 
 // XML 1.0 names, with every non-ASCII character allowed (enough to tell a name from garbage).
 const NAME = /[A-Za-z_:\u00C0-\uFFFF][-A-Za-z_:\u00C0-\uFFFF0-9.\u00B7]*/y;
@@ -31,6 +35,11 @@ const REFERENCE = /&(?:(lt|gt|amp|quot|apos)|#([0-9]+)|#x([0-9A-Fa-f]+));|&/g;
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 /** Attributes of an element that has none: shared, never written. */
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** A name as an error message shows it: never longer than a line. */
+function shown(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
+}
 
 class Reader {
   pos = 0;
@@ -109,15 +118,16 @@ class Reader {
         this.pos += 2;
         return { el: { name, attrs, text: '', children: [] }, closed: true };
       }
-      if (!spaced) this.fail(`"${this.text.charAt(this.pos) || 'end of document'}" in the tag <${name}>`);
+      if (!spaced) this.fail(`"${this.text.charAt(this.pos) || 'end of document'}" in the tag <${shown(name)}>`);
       ATTRIBUTE.lastIndex = this.pos;
       const m = ATTRIBUTE.exec(this.text);
-      if (!m) this.fail(`attribute of <${name}> expected (name="value")`);
+      if (!m) this.fail(`attribute of <${shown(name)}> expected (name="value")`);
       if (attrs === NO_ATTRIBUTES) attrs = {};
       const key = m[1]!;
-      if (Object.prototype.hasOwnProperty.call(attrs, key)) this.fail(`attribute ${key} twice in <${name}>`);
+      if (Object.prototype.hasOwnProperty.call(attrs, key)) this.fail(`attribute ${shown(key)} twice in <${shown(name)}>`);
       const raw = m[2] ?? m[3]!;
-      attrs[key] = this.decode(raw, this.pos);
+      // Defined, not assigned: an attribute named __proto__ is an attribute like any other.
+      Object.defineProperty(attrs, key, { value: this.decode(raw, this.pos), enumerable: true, writable: true, configurable: true });
       this.pos = ATTRIBUTE.lastIndex;
     }
   }
@@ -141,7 +151,7 @@ class Reader {
     const text = this.text;
     while (open.length > 0) {
       const lt = text.indexOf('<', this.pos);
-      if (lt === -1) this.fail(`<${open[open.length - 1]!.name}> is not closed`, text.length);
+      if (lt === -1) this.fail(`<${shown(open[open.length - 1]!.name)}> is not closed`, text.length);
       if (lt > this.pos) texts[texts.length - 1]!.push(this.decode(text.slice(this.pos, lt), this.pos));
       this.pos = lt;
       const c = text.charCodeAt(lt + 1);
@@ -149,10 +159,10 @@ class Reader {
         this.pos += 2;
         const name = this.name('element name after "</"');
         this.skipSpace();
-        if (text.charCodeAt(this.pos) !== 0x3e) this.fail(`">" expected to end </${name}>`);
+        if (text.charCodeAt(this.pos) !== 0x3e) this.fail(`">" expected to end </${shown(name)}>`);
         this.pos++;
         const el = open.pop()!;
-        if (name !== el.name) this.fail(`</${name}> closes <${el.name}>`, lt);
+        if (name !== el.name) this.fail(`</${shown(name)}> closes <${shown(el.name)}>`, lt);
         const chunks = texts.pop()!;
         if (chunks.length > 0) el.text = (chunks.length === 1 ? chunks[0]! : chunks.join('')).trim();
       } else if (c === 0x21 /* ! */) {
@@ -167,6 +177,7 @@ class Reader {
         this.pos += 2;
         this.until('?>', 'processing instruction');
       } else {
+        if (open.length >= MAX_XML_DEPTH) this.fail(`elements nested deeper than ${MAX_XML_DEPTH}`);
         const { el, closed } = this.startTag();
         open[open.length - 1]!.children.push(el);
         if (!closed) {
@@ -183,7 +194,8 @@ export function parseXml(text: string): XmlElement {
   if (text.length > MAX_XML) throw new XmlError(`XML document too large (${text.length} bytes)`);
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new XmlError('XML with a DOCTYPE or entity declarations is refused');
   if (!text.trim()) throw new XmlError('empty XML document');
-  return new Reader(text).document();
+  // Line ends as XML 1.0 §2.11 reads them: \r\n and a lone \r are \n.
+  return new Reader(text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text).document();
 }
 
 export function child(el: XmlElement, name: string): XmlElement | undefined {

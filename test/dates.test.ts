@@ -22,21 +22,26 @@ describe('dates', () => {
     expect(normalizeDay('')).to.equal(null);
     expect(isDay('2025-02-30')).to.equal(false);
   });
-  it('tells a calendar day from a date-shaped string for every day of 1999–2101', () => {
-    // Against the Date round trip it replaced: leap years (2000 yes, 2100 no), month ends, 00 and 13.
-    const roundTrip = (s: string) => new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s;
+  it('tells a calendar day from a date-shaped string for every day of 0000–0150 and 1999–2101', () => {
+    // Against the Date round trip it replaced (which refused years before 100, read by Date.UTC as
+    // 1900–1999): leap years (2000 yes, 2100 no), month ends, 00 and 13.
+    const roundTrip = (s: string) => {
+      const [y, m, d] = s.split('-').map(Number) as [number, number, number];
+      return new Date(Date.UTC(y, m - 1, d)).toISOString().slice(0, 10) === s;
+    };
     let checked = 0;
-    for (let y = 1999; y <= 2101; y++) {
+    for (const y of [...Array.from({ length: 151 }, (_, i) => i), ...Array.from({ length: 103 }, (_, i) => 1999 + i)]) {
       for (let m = 0; m <= 13; m++) {
         for (let d = 0; d <= 32; d++) {
-          const s = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-          const valid = m >= 1 && m <= 12 && d >= 1 && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && roundTrip(s);
+          const s = `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+          const valid = m >= 1 && m <= 12 && d >= 1 && roundTrip(s);
           expect(isDay(s), s).to.equal(valid);
           checked++;
         }
       }
     }
-    expect(checked).to.equal(103 * 14 * 33);
+    expect(checked).to.equal((151 + 103) * 14 * 33);
+    expect([normalizeDay('0001-01-01'), normalizeDay('0099-12-31'), normalizeDay('0100-01-01')]).to.deep.equal([null, null, '0100-01-01']);
     expect([isDay('2025-1-01'), isDay('2025-01-01 '), isDay('20250101')]).to.deep.equal([false, false, false]);
   });
 

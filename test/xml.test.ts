@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { prng } from './reliability/stress-kit.js';
 import { oracleAccepts, oracleTree } from './support/xml-oracle.js';
-import { childText, parseXml, XmlError, type XmlElement } from '../src/xml.js';
+import { childText, MAX_XML_DEPTH, parseXml, XmlError, type XmlElement } from '../src/xml.js';
 
 const plain = (el: XmlElement): unknown => ({ name: el.name, attrs: { ...el.attrs }, text: el.text, children: el.children.map(plain) });
 
@@ -12,7 +12,7 @@ const plain = (el: XmlElement): unknown => ({ name: el.name, attrs: { ...el.attr
 function randomDocument(rnd: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const names = ['doc', 'elem', 'id', 'licname', 'ip', 'p_elems', 'error', 'msg', 'x-y', 'a.b', 'ns:tag', 'имя', '_u'];
-  const words = ['Item #12', '10.0.0.1', '', ' ', 'a &amp; b', '&lt;tag&gt;', '&quot;q&quot;', "it&apos;s", 'Кириллица', '2026-01-10', '\n  ', 'x > y', 'tab\there'];
+  const words = ['Item #12', '10.0.0.1', '', ' ', 'a &amp; b', '&lt;tag&gt;', '&quot;q&quot;', "it&apos;s", 'Кириллица', '2026-01-10', '\n  ', '\r\n', 'a\rb', 'x > y', 'tab\there'];
   const text = () => pick(words);
   const attrs = (): string => {
     const n = Math.floor(rnd() * 3);
@@ -23,7 +23,7 @@ function randomDocument(rnd: () => number): string {
       if (used.has(k)) continue;
       used.add(k);
       const v = pick(['en', 'ru', 'a &amp; b', 'x&lt;y', "it's", '', '3541']);
-      s += `${pick([' ', '  ', '\n'])}${k}${pick(['=', ' = '])}${v.includes("'") ? `"${v}"` : pick([`"${v}"`, `'${v}'`])}`;
+      s += `${pick([' ', '  ', '\n', '\r\n'])}${k}${pick(['=', ' = '])}${v.includes("'") ? `"${v}"` : pick([`"${v}"`, `'${v}'`])}`;
     }
     return s;
   };
@@ -114,14 +114,46 @@ describe('xml', () => {
     expect(refusedByBoth).to.be.greaterThan(1000);
   });
 
-  it('reads a 10 000-row list whole, and nesting 100 000 deep without exhausting the stack', () => {
+  it('reads a 10 000-row list whole; nesting up to MAX_XML_DEPTH, refused beyond, quickly', () => {
     const rows = Array.from({ length: 10_000 }, (_, i) => `<elem><id>${i}</id><ip>10.0.0.${i % 256}</ip></elem>`).join('');
     const doc = parseXml(`<doc>${rows}<p_elems>10000</p_elems></doc>`);
     expect(doc.children).to.have.length(10_001);
     expect(childText(doc.children[9_999]!, 'id')).to.equal('9999');
-    let el = parseXml(`${'<a>'.repeat(100_000)}x${'</a>'.repeat(100_000)}`);
+    const nested = (n: number, inner = 'x') => `${'<a>'.repeat(n)}${inner}${'</a>'.repeat(n)}`;
+    let el = parseXml(nested(MAX_XML_DEPTH));
     let depth = 1;
     while (el.children.length) (el = el.children[0]!), depth++;
-    expect([depth, el.text]).to.deep.equal([100_000, 'x']);
+    expect([depth, el.text]).to.deep.equal([MAX_XML_DEPTH, 'x']);
+    expect(() => parseXml(nested(MAX_XML_DEPTH, '<b/>'))).to.throw(XmlError, /nested deeper than 256/);
+    // 16 MB of open tags: refused at the limit, not after building millions of elements.
+    expect(() => parseXml('<a>'.repeat(5_000_000))).to.throw(XmlError, /nested deeper than 256 \(line 1\)/);
+  });
+
+  it('reads line ends as XML does (\\r\\n and \\r are \\n), in text and in attributes', () => {
+    const doc = parseXml('<?xml version="1.0"?>\r\n<doc a="x\r\ny">\r\n<msg>AAA\r\nBBB\rCCC</msg></doc>\r\n');
+    expect([doc.attrs.a, childText(doc, 'msg')]).to.deep.equal(['x\ny', 'AAA\nBBB\nCCC']);
+    expect(parseXml('<doc>\r\n<a/>\r\n<!-- c -->\r</doc>').children.map((c) => c.name)).to.deep.equal(['a']);
+  });
+
+  it('an attribute named __proto__ is an attribute (own, counted for duplicates), never a prototype', () => {
+    const el = parseXml('<doc __proto__="x" constructor="y"/>');
+    expect(Object.keys(el.attrs)).to.deep.equal(['__proto__', 'constructor']);
+    expect(el.attrs['__proto__']).to.equal('x');
+    expect(Object.getPrototypeOf(el.attrs)).to.equal(Object.prototype);
+    expect(() => parseXml('<doc __proto__="x" __proto__="y"/>')).to.throw(XmlError, /attribute __proto__ twice/);
+  });
+
+  it('an error message quotes names of at most 64 characters', () => {
+    const long = 'n'.repeat(100_000);
+    for (const text of [`<${long}!`, `<doc></${long}>`, `<${long}>`]) {
+      let message = '';
+      try {
+        parseXml(text);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, text.slice(0, 20)).to.match(/^malformed XML: /);
+      expect(message.length, message).to.be.below(200);
+    }
   });
 });

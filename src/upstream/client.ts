@@ -254,13 +254,14 @@ export class LicensingClient implements LicensingApi {
     let next = 1;
     let window: Promise<{ rows: UpstreamLicense[]; paging: Paging | null }>[] = [Promise.resolve(first)];
     for (;;) {
-      // Every page of the window is waited for, so that a failed read leaves no request behind.
+      // Every page of the window is waited for, so that a failed read leaves no request behind; the
+      // pages are then taken in order, so that a size change seen on a page wins over a failure of a
+      // later one (a list that shrank may answer a page past its end oddly): the list is read again.
       const settled = await Promise.allSettled(window);
-      const failed = settled.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      const pages = settled.map((r) => (r as PromiseFulfilledResult<{ rows: UpstreamLicense[]; paging: Paging | null }>).value);
-      for (const { rows: pageRows, paging } of pages) {
+      for (const result of settled) {
         const page = next++;
+        if (result.status === 'rejected') throw result.reason;
+        const { rows: pageRows, paging } = result.value;
         if (!paging) throw broken('soft', `page ${page} of the list carries no p_elems although page 1 did`);
         if (paging.elems !== total) return null;
         let fresh = 0;

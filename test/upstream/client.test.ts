@@ -331,6 +331,17 @@ describe('upstream/client: list() reads whole lists (SPEC 7 paging), recorded re
     expect((await rejects(client().list(), TransportError)).message).to.match(/kept changing size while its pages were read \(3 attempts\)/);
   });
 
+  it('a size change on a page wins over an odd answer to a later page of the same window: read again', async () => {
+    // First pass: 7 licenses, 3 a page, so pages 2 and 3 are asked together; the list shrank to 4
+    // meanwhile: page 2 says so, and page 3, past the new end, comes back as page 1.
+    pages = (num, nth) => {
+      if (nth <= 3) return num === 1 ? softPage([1, 2, 3], { elems: 7, num }) : num === 2 ? softPage([4], { elems: 4, num }) : softPage([1, 2, 3], { elems: 4, num: 1 });
+      return num === 1 ? softPage([1, 2, 3], { elems: 4, num }) : softPage([4], { elems: 4, num });
+    };
+    expect((await client().list()).map((l) => l.id)).to.deep.equal([1, 2, 3, 4]);
+    expect(srv.requests).to.have.length(5);
+  });
+
   it('more pages than the bound is an error', async () => {
     pages = (num) => softPage([num], { elems: 100, num });
     expect((await rejects(client({ maxListPages: 3 }).list(), TransportError)).message).to.match(/the list needs more than 3 pages/);
