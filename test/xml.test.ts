@@ -2,7 +2,7 @@
 // tree for random well-formed documents, and a refusal for every malformed one the oracle's
 // validator refuses (ours may be stricter — a bare "&" — never more lenient).
 import { expect } from 'chai';
-import { prng } from './reliability/stress-kit.js';
+import { prng } from './support/prng.js';
 import { oracleAccepts, oracleTree } from './support/xml-oracle.js';
 import { childText, MAX_XML_DEPTH, parseXml, XmlError, type XmlElement } from '../src/xml.js';
 

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import type { RecordedRequest, SeedLicense } from '../../src/sandbox/licensing-server.js';
 import { REPO_ROOT } from '../support/fake-host.js';
 import { ensureBuilt, EXE, MODULE, SANDBOX_PASSWORD, type RunResult, type World } from '../support/world.js';
+import { prng } from '../support/prng.js';
 
 // ---- a private copy of the build ----------------------------------------------------------------
 // Other engineers rebuild dist/ (rm -rf, then esbuild) whenever they touch src/, and this suite
@@ -300,14 +301,5 @@ export function expectParamsMatch(w: World, item: number, licenseId: number): vo
   expect(params.license_expiredate, `service ${item} license_expiredate`).to.equal(u.expiredate);
 }
 
-/** A small seeded PRNG (mulberry32): the random-kill loop is reproducible from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The random-kill loop and the stress mix are reproducible from their seed. */
+export { prng };

@@ -14,20 +14,11 @@ import type { SandboxLicense } from '../../src/sandbox/licensing-server.js';
 import type { ManagedLicense } from '../../src/pool/store.js';
 import { pooled } from '../support/pool.js';
 import { EXE, World } from '../support/world.js';
+import { prng } from '../support/prng.js';
 
 // ---- seeded randomness -------------------------------------------------------------------------
 
-/** mulberry32: a tiny, well-known 32-bit PRNG; the same seed gives the same choices. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 // ---- calendar (UTC days, months clamp to the month's end: SPEC 1) -------------------------------
 
