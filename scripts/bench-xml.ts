@@ -3,6 +3,7 @@
 // large documents reconcile reads: a page of 1 000 licenses from the licensing server and the
 // host's list of 10 000 services. In-process medians; the ratio is what the change bought.
 import { performance } from 'node:perf_hooks';
+import { render } from '../src/sandbox/host.js';
 import { parseXml } from '../src/xml.js';
 import { oracleTree } from '../test/support/xml-oracle.js';
 import { median } from './bench-scale.js';
@@ -18,11 +19,10 @@ export function licensePage(n: number): string {
   return `${s}</doc>\n`;
 }
 
-/** The host's `soft` list as the simulated mgrctl writes it. */
+/** The host's `soft` list, written by the simulated host's own renderer. */
 export function serviceList(n: number): string {
-  let s = '<?xml version="1.0" encoding="UTF-8"?>\n<doc func="soft">';
-  for (let i = 0; i < n; i++) s += `<elem>${tag('id', 20_000 + i)}${tag('ip', `10.0.${i >> 8}.${i & 255}`)}${tag('status', 2)}${tag('processingmodule', 1)}${tag('pricelist', 20)}${tag('expiredate', '2026-03-10')}</elem>`;
-  return `${s}<tparams><func>soft</func></tparams></doc>\n`;
+  const rows = Array.from({ length: n }, (_, i) => ({ id: 20_000 + i, ip: `10.0.${i >> 8}.${i & 255}`, panel: '3541', period: '1', expiredate: '2026-03-10', pricelist: '20', itemtype: 'soft', processingmodule: 1, status: 2 }));
+  return render.serviceList(rows, { func: 'soft' });
 }
 
 function timeIt(f: () => unknown, runs: number): number {

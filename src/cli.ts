@@ -2,19 +2,15 @@
 // Entry point. BILLmanager runs `pmisplicense --command <name> …` (the protocol, SPEC 2–3) and
 // `pmisplicense panel` (the panel pages' handler, SPEC 8); an administrator runs
 // `pmisplicense <sub-command> …` (periods, pool, reconcile, maintain, diagnose, sandbox, demo).
-// This is the only place that knows about process exit codes.
-import { asksForFeatures, featuresDocument } from './commands/features.js';
+// This is the only place that knows about process exit codes (the launcher only reports a bundle it
+// cannot load).
+// (`features` never gets here: the CommonJS launcher in front of this bundle answers it, launcher.ts.)
 
 const argv = process.argv.slice(2);
 const isProtocol = argv.some((a, i) => argv[i - 1] === '--command' || a.startsWith('--command='));
 
 let code: number | null;
-if (asksForFeatures(argv)) {
-  // Static and unable to fail, and BILLmanager asks for it whenever it loads its modules: it skips
-  // the protocol runner (log, state, XML) so that its start-up stays that of a bare node.
-  process.stdout.write(featuresDocument());
-  code = 0;
-} else if (isProtocol) {
+if (isProtocol) {
   code = await (await import('./protocol.js')).runProtocol(argv);
 } else if (argv[0] === 'panel') {
   // COREmanager's handler call: the request is in the environment and on stdin, never in options,

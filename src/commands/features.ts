@@ -1,5 +1,6 @@
 // `features` (SPEC 3): what this module can do. Static; the executable's CommonJS launcher
-// (launcher.ts) answers it before any ES module loads, and cli.ts without the protocol runner.
+// (launcher.ts) answers it before any ES module loads (the protocol runner's `features` serves the
+// ES-module entry run directly).
 
 /** Whether the command line asks for `features` (`--command features` or `--command=features`). */
 export function asksForFeatures(argv: readonly string[]): boolean {
