@@ -20,3 +20,23 @@ export function isServerIp(raw: string): boolean {
   }
   return false;
 }
+
+/** The one written form of an address (SPEC 5.9): IPv4 as a dotted quad, IPv6 lower-case and
+ *  compressed (WHATWG URL's serialisation, RFC 5952's rules). Null for anything that is not an IP. */
+export function canonicalIp(raw: string): string | null {
+  const ip = raw.trim();
+  const v = isIP(ip);
+  if (v === 4) return ip.split('.').map((p) => String(Number(p))).join('.');
+  if (v === 6) {
+    if (ip.includes('%')) return ip.toLowerCase(); // a zone id: no server address; kept comparable
+    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  }
+  return null;
+}
+
+/** Two addresses are the same when their canonical forms are; text that is no IP compares as written. */
+export function sameIp(a: string, b: string): boolean {
+  const ca = canonicalIp(a);
+  const cb = canonicalIp(b);
+  return ca !== null && cb !== null ? ca === cb : a.trim() === b.trim();
+}
