@@ -10,7 +10,7 @@ import { asModuleError, ModuleError } from '../errors.js';
 import { log, mask, openLog } from '../log.js';
 import { PeriodRuleError } from '../pool/periods.js';
 import { PageContext, PanelError, type PageResult } from './context.js';
-import { answer, el, xmlText } from './output.js';
+import { answer, el, pagingBack, xmlText } from './output.js';
 import { pageDocument, readPageDocument, requestFrom, type PanelRequest } from './request.js';
 import { errorText, moduleErrorText, ruleErrorText } from './texts.js';
 
@@ -61,10 +61,10 @@ export async function handle(req: PanelRequest, p: Paths): Promise<string> {
     ctx = new PageContext(req, p);
     const page = await load();
     const r = await page(ctx);
-    return answer(req.doc, r.body, r.replaces);
+    return answer(req.doc, r.body + pagingBack(req.doc, req.paging), r.replaces);
   } catch (e) {
     if (!(e instanceof PanelError) && !(e instanceof ModuleError && e.type === 'value')) log.error(`panel: ${req.func} failed: ${(e as Error).message ?? String(e)}`);
-    return answer(req.doc, failure(e, req));
+    return answer(req.doc, failure(e, req) + pagingBack(req.doc, req.paging));
   } finally {
     try {
       ctx?.close();

@@ -38,8 +38,9 @@ export function serialize(e: XmlElement): string {
   return inner ? `<${e.name}${attrs}>${inner}</${e.name}>` : `<${e.name}${attrs}/>`;
 }
 
-/** Children of the incoming document that the answer replaces (stale data of an earlier answer). */
-const REPLACED = new Set(['elem', 'error', 'ok', 'p_elems', 'p_num', 'p_cnt', 'banner']);
+/** Children of the incoming document that the answer replaces (stale data of an earlier answer).
+ *  The paging parameters (p_cnt, p_num, …) are not among them: they go back as they came. */
+const REPLACED = new Set(['elem', 'error', 'ok', 'banner']);
 
 /**
  * The incoming document printed back with `added` appended (SPEC 8: the handler prints the
@@ -54,25 +55,18 @@ export function answer(doc: XmlElement, added: string, replacedNames: readonly s
   return `<?xml version="1.0" encoding="UTF-8"?>\n<doc${attrs}>${kept.map(serialize).join('')}${added}</doc>\n`;
 }
 
-export interface Page {
-  num: number;
-  cnt: number;
-  total: number;
-}
-
-/** Rows per page when COREmanager names none. */
-export const DEFAULT_PAGE = 500;
-
-/** COREmanager's list paging: p_cnt rows per page, page p_num (from 1); a page past the end shows the last. */
-export function paginate<T>(rows: readonly T[], pCnt: string | undefined, pNum: string | undefined): { rows: T[]; page: Page } {
-  const cntN = /^\d+$/.test(pCnt?.trim() ?? '') ? Number(pCnt!.trim()) : 0;
-  const cnt = cntN > 0 ? Math.min(cntN, 100_000) : DEFAULT_PAGE;
-  const last = Math.max(1, Math.ceil(rows.length / cnt));
-  const numN = /^\d+$/.test(pNum?.trim() ?? '') ? Number(pNum!.trim()) : 1;
-  const num = Math.min(Math.max(1, numN), last);
-  return { rows: rows.slice((num - 1) * cnt, num * cnt), page: { num, cnt, total: rows.length } };
-}
-
-export function pageFields(p: Page): string {
-  return el('p_elems', p.total) + el('p_num', p.num) + el('p_cnt', p.cnt);
+/**
+ * COREmanager's paging parameters printed back unchanged (SPEC 8 v3): a list returns all its rows
+ * and COREmanager itself pages, sorts and filters them. Public plugins never page from p_num /
+ * p_cnt: openprovider/op-billmanager5-domains (mgr5/addon/domainauthcode.php) prints every row it
+ * has; biggora/ispmanager_proxy (addon/proxy.php) ignores COREmanager's p_num altogether — and
+ * prints an empty <elem/> for an empty list, a blank row this handler never prints. Those already
+ * in the document stay where they are.
+ */
+export function pagingBack(doc: XmlElement, paging: Readonly<Record<string, string>>): string {
+  const present = new Set(doc.children.map((c) => c.name));
+  return Object.entries(paging)
+    .filter(([k]) => !present.has(k))
+    .map(([k, v]) => el(k, v))
+    .join('');
 }

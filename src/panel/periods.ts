@@ -4,7 +4,7 @@
 import { log } from '../log.js';
 import { addPeriodRule, changePeriodRule, LICENSE_PERIODS, removePeriodRules, SERVICE_PERIODS } from '../pool/periods.js';
 import { PanelError, plansOf, readCatalog, type Catalog, type PageContext, type PageResult } from './context.js';
-import { el, elem, pageFields, paginate, slist } from './output.js';
+import { el, elem, slist } from './output.js';
 import { errorText, periodLabel, word } from './texts.js';
 
 function itemtypeLabel(c: Catalog, intname: string): string {
@@ -17,11 +17,10 @@ function pricelistLabel(c: Catalog, id: number): string {
   return p && p.name ? `${p.name} (#${id})` : `#${id}`;
 }
 
-/** pmisplicense.periods: one row per rule. */
+/** pmisplicense.periods: one row per rule, all of them (COREmanager pages the list itself). */
 export async function periodsList(ctx: PageContext): Promise<PageResult> {
   const module = await ctx.module('list');
-  const rules = ctx.store.periodRules(module);
-  const { rows, page } = paginate(rules, ctx.param('p_cnt'), ctx.param('p_num'));
+  const rows = ctx.store.periodRules(module);
   // Names only when a row needs them: a module without tariff-limited rules costs no host call.
   const catalog: Catalog = rows.some((r) => r.itemtype !== null) ? await readCatalog(ctx) : { itemtypes: [], pricelists: [] };
   const body = rows
@@ -35,7 +34,7 @@ export async function periodsList(ctx: PageContext): Promise<PageResult> {
       }),
     )
     .join('');
-  return { body: `${el('plid', module)}${body}${pageFields(page)}`, replaces: ['plid'] };
+  return { body: `${el('plid', module)}${body}`, replaces: ['plid'] };
 }
 
 interface RuleForm {

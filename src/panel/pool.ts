@@ -1,13 +1,15 @@
 // "License pool" pages (SPEC 8, 5.5): the licenses the module manages with a summary line, and
 // Adopt (a free account license the module did not release: src/pool/adopt.ts decides).
+// Opened by its button on BILLmanager's Processing modules list (elid = the module); Reconcile is
+// not here but beside it on that list (SPEC 8 v3: in this list elid would be a license).
 import { addDays, addMonths } from '../dates.js';
 import { log } from '../log.js';
 import { adoptableLicenses, adoptLicense } from '../pool/adopt.js';
 import { eligibleFromPool, hasPaidTime } from '../pool/lifecycle.js';
 import type { ManagedLicense } from '../pool/store.js';
 import { PanelError, type PageContext, type PageResult } from './context.js';
-import { el, elem, pageFields, paginate, slist } from './output.js';
-import { errorText, poolSummary, reusableFrom, tariffLabel, word } from './texts.js';
+import { el, elem, slist } from './output.js';
+import { errorText, POOL_SUMMARY_ID, poolSummary, reusableFrom, tariffLabel, word } from './texts.js';
 
 /** Paid days left, today included (expiredate − today + 1, 0 once expired); null for lifetime or unknown. */
 export function paidDays(l: Pick<ManagedLicense, 'period' | 'expiredate'>, today: string): number | null {
@@ -29,28 +31,57 @@ function reusable(l: ManagedLicense, ctx: PageContext): string {
   return reusableFrom(from, blocking(l.ipChangeDate), blocking(l.keyChangeDate), ctx.lang);
 }
 
-/** pmisplicense.pool: every license the module manages, a page at a time, and the summary line. */
+/** The raw keys of the type="msg" column `state` (each has an en and a ru message in the list's
+ *  messages; test/panel/xml.test.ts checks). A bound license of a suspended service is `bound`. */
+export const POOL_STATES = ['bound', 'free', 'gone', 'releasing'] as const;
+
+function stateKey(l: ManagedLicense): (typeof POOL_STATES)[number] {
+  return l.state === 'suspended' ? 'bound' : l.state;
+}
+
+/** The summary line's figures (SPEC 8): what the pool holds and what it has saved so far. */
+export type PoolFigures = {
+  /** Free licenses in the pool. */
+  licenses: number;
+  /** Paid days they hold (today included; lifetime ones not counted here). */
+  paiddays: number;
+  /** Lifetime licenses among them. */
+  lifetime: number;
+  /** Re-uses so far: each one a purchase avoided. */
+  reuses: number;
+};
+
+/**
+ * THE PLACE FOR ISSUE 16's MONEY AND ADVICE (not built here): the value of the pool's figures in
+ * money (from the licensing server's prices) and an advice line. The prices/advice work fills this
+ * in; it returns further banners for the page, each with its own id — e.g.
+ * `<banner id="pmisplicense_pool_value" status="3">` and `<banner id="pmisplicense_pool_advice" status="3">`
+ * with their messages in the list's messages. Until then it adds nothing.
+ */
+export async function poolValueAndAdvice(_ctx: PageContext, _free: readonly ManagedLicense[], _figures: PoolFigures): Promise<string> {
+  return '';
+}
+
+/** pmisplicense.pool: every license the module manages (COREmanager pages the list itself), and
+ *  the summary line above the table. */
 export async function poolList(ctx: PageContext): Promise<PageResult> {
   const module = await ctx.module('list');
   const all = ctx.store.licenses(module);
   const free = all.filter((l) => l.state === 'free');
-  let days = 0;
-  let lifetime = 0;
+  const figures: PoolFigures = { licenses: free.length, paiddays: 0, lifetime: 0, reuses: 0 };
   for (const l of free) {
-    if (l.period === 0) lifetime++;
-    else days += paidDays(l, ctx.today) ?? 0;
+    if (l.period === 0) figures.lifetime++;
+    else figures.paiddays += paidDays(l, ctx.today) ?? 0;
   }
-  const reuses = ctx.store.journal().filter((j) => j.module === module && j.kind === 'reuse' && j.outcome === 'reused').length;
-  const summary = poolSummary(free.length, days, lifetime, reuses, ctx.lang);
-  const { rows, page } = paginate(all, ctx.param('p_cnt'), ctx.param('p_num'));
-  const body = rows
+  figures.reuses = ctx.store.journal().filter((j) => j.module === module && j.kind === 'reuse' && j.outcome === 'reused').length;
+  const body = all
     .map((l) => {
       const d = paidDays(l, ctx.today);
       return elem({
         id: l.upstreamId,
         tariff: tariffLabel(l.pricelist, l.tariffName),
         ip: l.ip,
-        state: word(l.state === 'suspended' ? 'bound' : l.state, ctx.lang),
+        state: stateKey(l),
         item: l.item,
         expiredate: l.period === 0 ? word('lifetime', ctx.lang) : (l.expiredate ?? ''),
         reusable: reusable(l, ctx),
@@ -58,11 +89,18 @@ export async function poolList(ctx: PageContext): Promise<PageResult> {
       });
     })
     .join('');
-  // The summary line above the table: a banner (COREmanager shows a list's <banner> over it) and
-  // the same figures as plain fields for anything that reads the document.
-  const banner = `<banner status="3">${el('msg', summary)}</banner>`;
-  const figures = el('pool_licenses', free.length) + el('pool_paiddays', days) + el('pool_reuses', reuses);
-  return { body: `${el('plid', module)}${banner}${figures}${body}${pageFields(page)}`, replaces: ['plid', 'pool_licenses', 'pool_paiddays', 'pool_reuses'] };
+  // The summary line above the table: a banner with an id, its figures as params and its text in
+  // the page's language (ISPsystem documentation "Banners": <banner id="…" status="3"> with
+  // <param name="…"> and <msg>; the id names the message `pmisplicense_pool_summary` of the list,
+  // whose __name__ placeholders are the params; status 3 is information). The same figures as
+  // plain fields for anything that reads the document.
+  const params = Object.entries(figures)
+    .map(([k, v]) => el('param', v, { name: k }))
+    .join('');
+  const banner = `<banner id="${POOL_SUMMARY_ID}" status="3">${params}${el('msg', poolSummary(figures, ctx.lang))}</banner>`;
+  const extra = await poolValueAndAdvice(ctx, free, figures);
+  const plain = el('pool_licenses', figures.licenses) + el('pool_paiddays', figures.paiddays) + el('pool_lifetime', figures.lifetime) + el('pool_reuses', figures.reuses);
+  return { body: `${el('plid', module)}${banner}${extra}${plain}${body}`, replaces: ['plid', 'pool_licenses', 'pool_paiddays', 'pool_lifetime', 'pool_reuses'] };
 }
 
 /** pmisplicense.pool.adopt: a select of the adoptable licenses; sok=ok adopts the chosen one. */

@@ -1,10 +1,19 @@
 // "Reconcile" pages (SPEC 8, 3): the findings of `reconcile` for the module, and Apply for the
 // selected ones (each re-checked first: src/pool/reconcile.ts decides and applies).
+// The list is opened by its button on BILLmanager's Processing modules list (the module's row
+// selected: elid = the module), never from the pool list, where elid would be a license (SPEC 8
+// v3). Its `kind` column is type="msg": the cells hold the raw kind and COREmanager shows the
+// list's own message of that name (ISPsystem documentation "Lists", col types data / msg / …).
 import { log } from '../log.js';
 import { applyFinding, FAULT_KINDS, findDiscrepancies, type Finding } from '../pool/reconcile.js';
 import { PanelError, type PageContext, type PageResult } from './context.js';
-import { el, elem, pageFields, paginate } from './output.js';
-import { errorText, findingKind } from './texts.js';
+import { el, elem } from './output.js';
+import { errorText } from './texts.js';
+
+/** Every kind a finding may have: each is a raw cell of the type="msg" column `kind`, with an en
+ *  and a ru message in the list's messages (test/panel/xml.test.ts checks). `unbound` and `moved`
+ *  are the kinds of SPEC 5.9 (migration; a service moved to another module). */
+export const FINDING_KINDS = ['leak', 'lost', 'unmanaged', 'autoprolong', 'drift', 'params', 'unbound', 'moved'] as const;
 
 /** A finding's id in the list: kind:license:item, '-' for an absent part. */
 export function findingId(f: Finding): string {
@@ -15,16 +24,15 @@ function adminContext(ctx: PageContext) {
   return { store: ctx.store, host: ctx.host, paths: ctx.paths, today: ctx.today };
 }
 
-/** pmisplicense.reconcile: the findings, a page at a time. */
+/** pmisplicense.reconcile: every finding (COREmanager pages the list itself). */
 export async function reconcileList(ctx: PageContext): Promise<PageResult> {
   const module = await ctx.module('list');
-  const findings = await findDiscrepancies(adminContext(ctx), module);
-  const { rows, page } = paginate(findings, ctx.param('p_cnt'), ctx.param('p_num'));
+  const rows = await findDiscrepancies(adminContext(ctx), module);
   const body = rows
     .map((f) =>
       elem({
         id: findingId(f),
-        kind: findingKind(f.kind, ctx.lang),
+        kind: f.kind,
         license: f.license,
         item: f.item,
         paiddays: f.paidDaysLeft,
@@ -33,10 +41,10 @@ export async function reconcileList(ctx: PageContext): Promise<PageResult> {
       }),
     )
     .join('');
-  return { body: `${el('plid', module)}${body}${pageFields(page)}`, replaces: ['plid'] };
+  return { body: `${el('plid', module)}${body}`, replaces: ['plid'] };
 }
 
-const ID_RE = /^(leak|lost|unmanaged|autoprolong|drift|params):(\d+|-):(\d+|-)$/;
+const ID_RE = new RegExp(`^(${FINDING_KINDS.join('|')}):(\\d+|-):(\\d+|-)$`);
 
 /** pmisplicense.reconcile.apply: applies the selected findings that still hold. */
 export async function reconcileApply(ctx: PageContext): Promise<PageResult> {

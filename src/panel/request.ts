@@ -4,7 +4,13 @@
 // is the user's access level), and the public plugins biggora/ispmanager_proxy (addon/proxy.php
 // reads PARAM_func / PARAM_elid / PARAM_sok from the environment) and
 // openprovider/op-billmanager5-domains (mgr5/addon/domainauthcode.php: a type="xml" handler reads
-// the page document from stdin and prints it back with its data).
+// the page document from stdin and prints it back with its data, and reads AUTH_USER / AUTH_LEVEL).
+// The language (SPEC 8 v3): the document's `lang`, else PARAM_lang, else BILLmanager's language
+// cookie `billmgrlang5` in HTTP_COOKIE, else English. The cookie holds `<theme>:<lang>` (e.g.
+// `dragon:ru`) — so public BILLmanager CGI scripts read it: HTTP_COOKIE parsed, the
+// `billmgrlang5` value split on ':' and its last part taken (e.g. the payment CGIs of
+// ISPsystemLLC/billmanager, paymethod/*, and ISPsystem documentation "How to add a payment
+// gateway module", section on CGI scripts).
 import { parseXml, child, type XmlElement } from '../xml.js';
 
 export type Lang = 'en' | 'ru';
@@ -19,6 +25,8 @@ export interface PanelRequest {
   doc: XmlElement;
   /** A request parameter: PARAM_<name>, else the document's <tparams><name>; undefined when absent. */
   param(name: string): string | undefined;
+  /** COREmanager's list paging parameters as given (p_cnt, p_num, …): printed back unchanged. */
+  paging: Record<string, string>;
 }
 
 /** Stdin is read until EOF, or until this long passes without data (SPEC 8). */
@@ -84,6 +92,31 @@ export function pageDocument(text: string): XmlElement {
   }
 }
 
+/** The language in BILLmanager's `billmgrlang5` cookie (`dragon:ru`, or `ru` alone); '' when none. */
+export function cookieLang(cookie: string | undefined): string {
+  for (const part of (cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== 'billmgrlang5') continue;
+    let value = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      /* kept as sent */
+    }
+    return value.split(':').at(-1)!.trim();
+  }
+  return '';
+}
+
+/** The first of the given language names that is set (non-empty), as en or ru (anything else: en). */
+function pickLang(...candidates: Array<string | undefined>): Lang {
+  const given = candidates.map((c) => (c ?? '').trim()).find((c) => c !== '') ?? '';
+  return given.toLowerCase().startsWith('ru') ? 'ru' : 'en';
+}
+
+/** A `p_*` name: COREmanager's paging parameters (p_cnt, p_num), never our own data. */
+const PAGING = /^p_[a-z]+$/;
+
 export function requestFrom(env: NodeJS.ProcessEnv, doc: XmlElement): PanelRequest {
   const tparams = child(doc, 'tparams');
   const param = (name: string): string | undefined => {
@@ -93,13 +126,16 @@ export function requestFrom(env: NodeJS.ProcessEnv, doc: XmlElement): PanelReque
     return t?.text;
   };
   const levelText = (env.AUTH_LEVEL ?? '').trim();
-  const langText = doc.attrs.lang ?? param('lang') ?? '';
+  const paging: Record<string, string> = {};
+  for (const t of tparams?.children ?? []) if (PAGING.test(t.name)) paging[t.name] = t.text;
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('PARAM_') && PAGING.test(k.slice(6)) && v !== undefined) paging[k.slice(6)] = v;
   return {
     func: (param('func') ?? doc.attrs.func ?? '').trim(),
     authLevel: /^\d+$/.test(levelText) ? Number(levelText) : null,
     user: env.AUTH_USER ?? '',
-    lang: langText.trim().toLowerCase().startsWith('ru') ? 'ru' : 'en',
+    lang: pickLang(doc.attrs.lang, param('lang'), cookieLang(env.HTTP_COOKIE)),
     doc,
     param,
+    paging,
   };
 }

@@ -1,5 +1,6 @@
 // The words the handler puts into the pages' data (cells, choices, the summary line, error
-// messages) in English and Russian. Column headers, field names, hints and buttons are in
+// messages) in English and Russian. Column headers, field names, hints, buttons and the texts of
+// the raw keys in type="msg" columns (a license's state, a finding's kind) are in
 // etc/xml/billmgr_mod_pmisplicense_panel.xml, where COREmanager looks them up.
 import type { PeriodRuleError } from '../pool/periods.js';
 import type { Lang } from './request.js';
@@ -24,10 +25,6 @@ export function periodLabel(p: number, lang: Lang): string {
 
 const WORDS = {
   allTariffs: { en: 'All tariff plans', ru: 'Все тарифные планы' },
-  bound: { en: 'Bound', ru: 'Привязана' },
-  free: { en: 'Free (in the pool)', ru: 'Свободна (в пуле)' },
-  gone: { en: 'Gone', ru: 'Выбыла' },
-  releasing: { en: 'Being released', ru: 'Освобождается' },
   releasingFrom: { en: 'Not yet: its release from service', ru: 'Пока нет: не завершено освобождение от услуги' },
   lifetime: { en: 'Lifetime', ru: 'Бессрочно' },
   now: { en: 'Now', ru: 'Сейчас' },
@@ -50,24 +47,23 @@ export function reusableFrom(date: string, ipChange: string | null, keyChange: s
   return lang === 'ru' ? `С ${date}${reason}` : `From ${date}${reason}`;
 }
 
-export function poolSummary(free: number, paidDays: number, lifetime: number, reuses: number, lang: Lang): string {
-  if (lang === 'ru') {
-    return `В пуле лицензий: ${free}; оплаченных дней в них: ${paidDays}${lifetime ? ` (и бессрочных: ${lifetime})` : ''}; повторных использований (покупок не понадобилось): ${reuses}.`;
-  }
-  return `Licenses in the pool: ${free}; paid days they hold: ${paidDays}${lifetime ? ` (plus ${lifetime} lifetime)` : ''}; re-uses so far (purchases avoided): ${reuses}.`;
-}
+/** The summary banner's id: also the name of its message in the pool list's messages (XML). */
+export const POOL_SUMMARY_ID = 'pmisplicense_pool_summary';
 
-const KIND: Record<string, Pair> = {
-  leak: { en: 'Leak: bound to a closed or unknown service', ru: 'Утечка: привязана к закрытой или неизвестной услуге' },
-  lost: { en: 'Lost: no longer at the licensing server', ru: 'Потеряна: её больше нет на сервере лицензий' },
-  unmanaged: { en: 'Unmanaged account license', ru: 'Лицензия аккаунта вне модуля' },
-  autoprolong: { en: 'Pooled license with auto-renewal on', ru: 'Лицензия в пуле с автопродлением' },
-  drift: { en: 'Drift between upstream, state and service', ru: 'Расхождение сервера лицензий, состояния и услуги' },
-  params: { en: 'Service names a license not bound to it', ru: 'Услуга ссылается на чужую лицензию' },
+/** The summary line with its __name__ placeholders, as in the XML message `pmisplicense_pool_summary`
+ *  (test/panel/xml.test.ts checks that the two are the same). */
+export const POOL_SUMMARY: Readonly<Pair> = {
+  en: 'Licenses in the pool: __licenses__ (lifetime: __lifetime__); paid days they hold: __paiddays__; re-uses so far (purchases avoided): __reuses__.',
+  ru: 'Лицензий в пуле: __licenses__ (из них бессрочных: __lifetime__); оплаченных дней в них: __paiddays__; повторных использований (покупок не понадобилось): __reuses__.',
 };
 
-export function findingKind(k: string, lang: Lang): string {
-  return KIND[k]?.[lang] ?? k;
+/** A banner text with its __name__ placeholders filled (COREmanager's banner convention). */
+export function fillPlaceholders(template: string, params: Readonly<Record<string, string | number>>): string {
+  return template.replace(/__([a-z_]+?)__/g, (whole, k: string) => (k in params ? String(params[k]) : whole));
+}
+
+export function poolSummary(figures: Readonly<Record<string, number>>, lang: Lang): string {
+  return fillPlaceholders(POOL_SUMMARY[lang], figures);
 }
 
 /** Error texts the panel itself produces, with {0}… placeholders. */

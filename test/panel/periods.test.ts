@@ -2,7 +2,7 @@
 // checked through the CLI (`periods list --json`), and the rule added in the panel used by `open`.
 import { expect } from 'chai';
 import { setSimCatalog } from '../../src/sandbox/host.js';
-import { child, childText } from '../../src/xml.js';
+import { child, childText, childrenNamed } from '../../src/xml.js';
 import { World } from '../support/world.js';
 import { errorOf, rows, rulesViaCli, runPanelExe, slistOf } from './run.js';
 
@@ -33,14 +33,14 @@ describe('panel: Periods comparison', function () {
     await w.close();
   });
 
-  it('lists no rules for a fresh module, printing the page document back with paging figures', async () => {
+  it('lists no rules for a fresh module: the page document printed back, no <elem> at all', async () => {
     const a = await runPanelExe(w, { fixture: 'periods-list.xml' });
     expect(a.code).to.equal(0);
     expect(errorOf(a.doc)).to.equal(null);
     expect(a.doc.attrs.func).to.equal('pmisplicense.periods');
     expect(child(a.doc, 'metadata')?.attrs.name, 'the incoming document is kept').to.equal('pmisplicense.periods');
-    expect(rows(a.doc)).to.deep.equal([]);
-    expect(childText(a.doc, 'p_elems')).to.equal('0');
+    expect(childrenNamed(a.doc, 'elem'), 'an empty list prints no row, not even an empty one').to.deep.equal([]);
+    expect(childrenNamed(a.doc, 'p_elems')).to.deep.equal([]);
     expect(childText(a.doc, 'plid')).to.equal('1');
   });
 
@@ -128,11 +128,12 @@ describe('panel: Periods comparison', function () {
     expect(await rulesViaCli(w)).to.deep.equal([RULE_1, { id: 2, source: 6, target: 12, itemtype: 'soft', pricelist: 20 }]);
   });
 
-  it('pages the list as COREmanager asks (p_cnt, p_num) and reports p_elems', async () => {
+  it('asked for page 2 of 2 rows, returns all 3 rules and leaves the paging to COREmanager (p_cnt, p_num back as given)', async () => {
     expect((await w.exec(['periods', 'add', '--module', '1', '--source', '12', '--target', '1'])).stdout).to.equal('3\n');
     const a = await runPanelExe(w, { fixture: 'periods-list-page2.xml' });
-    expect(rows(a.doc).map((r) => r.id)).to.deep.equal(['3']);
-    expect([childText(a.doc, 'p_elems'), childText(a.doc, 'p_num'), childText(a.doc, 'p_cnt')]).to.deep.equal(['3', '2', '2']);
+    expect(rows(a.doc).map((r) => r.id)).to.deep.equal(['1', '2', '3']);
+    expect([childText(a.doc, 'p_num'), childText(a.doc, 'p_cnt')]).to.deep.equal(['2', '2']);
+    expect(childrenNamed(a.doc, 'p_elems')).to.deep.equal([]);
   });
 
   it('escapes host names and drops the control characters XML forbids', async () => {

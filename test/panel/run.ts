@@ -29,6 +29,8 @@ export interface PanelCall {
   params?: Record<string, string>;
   /** AUTH_LEVEL; default 29 (administrator); null leaves it unset. */
   level?: string | null;
+  /** Further environment COREmanager sets (HTTP_COOKIE, …). */
+  env?: Record<string, string>;
 }
 
 export interface PanelAnswer {
@@ -40,7 +42,7 @@ export interface PanelAnswer {
 
 export function runPanelExe(w: World, c: PanelCall): Promise<PanelAnswer> {
   const text = c.fixture ? fixture(c.fixture) : '';
-  const env: NodeJS.ProcessEnv = { ...w.env, AUTH_USER: 'admin', ...(c.fixture ? paramsOf(text) : {}) };
+  const env: NodeJS.ProcessEnv = { ...w.env, AUTH_USER: 'admin', ...(c.fixture ? paramsOf(text) : {}), ...(c.env ?? {}) };
   for (const [k, v] of Object.entries(c.params ?? {})) env[`PARAM_${k}`] = v;
   const level = c.level === undefined ? '29' : c.level;
   if (level !== null) env.AUTH_LEVEL = level;

@@ -1,10 +1,16 @@
 // The panel XML (SPEC 8): well-formed, every function of the handler declared with its metadata
 // (or, for an action, reached by a group button), admin+ everywhere, and en + ru texts for every
 // title, column, field (with its hint) and button. The module XML ships no customparam texts.
+// COREmanager's conventions (SPEC 8 v3): group confirmations named msg_<list func>_<button>;
+// state/kind columns type="msg" with a text for every raw key the handler prints; the summary
+// banner's message; the buttons on the Processing modules list shown only on this module's rows.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PANEL_FUNCS } from '../../src/panel/handler.js';
+import { POOL_STATES } from '../../src/panel/pool.js';
+import { FINDING_KINDS } from '../../src/panel/reconcile.js';
+import { POOL_SUMMARY, POOL_SUMMARY_ID } from '../../src/panel/texts.js';
 import { childrenNamed, parseXml, type XmlElement } from '../../src/xml.js';
 import { REPO_ROOT } from '../support/fake-host.js';
 
@@ -59,15 +65,67 @@ describe('panel XML', () => {
     for (const b of metadata.flatMap((m) => all(m, 'toolbtn'))) expect(b.attrs.level, `button ${b.attrs.name}`).to.equal('admin+');
   });
 
-  it("merges Periods comparison and License pool (type list) into BILLmanager's Processing modules list", () => {
+  it("merges Periods comparison, License pool and Reconcile (type list) into BILLmanager's Processing modules list, shown only on this module's rows", () => {
     const processing = meta('processing')!;
     expect(processing.attrs.type).to.equal('list');
     const btns = all(processing, 'toolbtn');
     expect(btns.map((b) => [b.attrs.func, b.attrs.type])).to.deep.equal([
       ['pmisplicense.periods', 'list'],
       ['pmisplicense.pool', 'list'],
+      ['pmisplicense.reconcile', 'list'],
     ]);
+    for (const b of btns) {
+      // <show name="module" value="pmisplicense"/>: the processing list's `module` column holds the module's name.
+      expect(childrenNamed(b, 'show').map((c) => c.attrs), b.attrs.name).to.deep.equal([{ name: 'module', value: 'pmisplicense' }]);
+      expect(childrenNamed(b, 'hide'), b.attrs.name).to.deep.equal([]);
+    }
   });
+
+  it('opens every page that needs the module from the Processing modules list: no list of ours opens another list (elid would not be the module there)', () => {
+    for (const m of metadata.filter((x) => x.attrs.name !== 'processing')) {
+      const lists = all(m, 'toolbtn').filter((b) => b.attrs.type === 'list');
+      expect(lists.map((b) => b.attrs.func), m.attrs.name).to.deep.equal([]);
+    }
+  });
+
+  for (const lang of ['en', 'ru']) {
+    it(`names each group button's ${lang} confirmation msg_<list func>_<button> (and ships no msg_confirm_*)`, () => {
+      let groups = 0;
+      for (const m of metadata) {
+        const t = messages(lang, m.attrs.name!);
+        for (const b of all(m, 'toolbtn').filter((x) => x.attrs.type === 'group')) {
+          groups++;
+          expect(t[`msg_${m.attrs.name}_${b.attrs.name}`], `${lang} msg_${m.attrs.name}_${b.attrs.name}`).to.be.a('string').and.not.equal('');
+        }
+        expect(Object.keys(t).filter((k) => k.startsWith('msg_confirm')), `${lang} ${m.attrs.name}`).to.deep.equal([]);
+      }
+      expect(groups).to.equal(2); // periods Delete, reconcile Apply
+      expect(messages(lang, 'pmisplicense.periods')['msg_pmisplicense.periods_delete']).to.be.a('string');
+      expect(messages(lang, 'pmisplicense.reconcile')['msg_pmisplicense.reconcile_apply']).to.be.a('string');
+    });
+
+    it(`shows a state or kind as type="msg" with a ${lang} text for every raw key the handler prints`, () => {
+      const msgCols: Array<[string, string, readonly string[]]> = [
+        ['pmisplicense.pool', 'state', POOL_STATES],
+        ['pmisplicense.reconcile', 'kind', FINDING_KINDS],
+      ];
+      for (const [list, col, keys] of msgCols) {
+        const c = all(meta(list)!, 'col').find((x) => x.attrs.name === col)!;
+        expect(c.attrs.type, `${list} ${col}`).to.equal('msg');
+        const t = messages(lang, list);
+        for (const k of keys) expect(t[k], `${lang} ${list} ${k}`).to.be.a('string').and.not.equal('');
+      }
+      expect(FINDING_KINDS).to.include.members(['unbound', 'moved']);
+      // Only those two columns are messages: ids, dates and names are data.
+      const msgColumns = metadata.flatMap((m) => all(m, 'col').filter((c) => c.attrs.type === 'msg').map((c) => `${m.attrs.name}.${c.attrs.name}`));
+      expect(msgColumns.sort()).to.deep.equal(['pmisplicense.pool.state', 'pmisplicense.reconcile.kind']);
+    });
+
+    it(`has the ${lang} message of the pool's summary banner, the same text the handler fills in`, () => {
+      expect(messages(lang, 'pmisplicense.pool')[POOL_SUMMARY_ID]).to.equal(POOL_SUMMARY[lang as 'en' | 'ru']);
+      expect(POOL_SUMMARY[lang as 'en' | 'ru'].match(/__[a-z]+__/g)!.sort()).to.deep.equal(['__licenses__', '__lifetime__', '__paiddays__', '__reuses__']);
+    });
+  }
 
   for (const lang of ['en', 'ru']) {
     it(`has ${lang} texts for every title, column, field, hint and button`, () => {
