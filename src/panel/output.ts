@@ -61,10 +61,12 @@ export function answer(doc: XmlElement, added: string, replacedNames: readonly s
  * p_cnt: openprovider/op-billmanager5-domains (mgr5/addon/domainauthcode.php) prints every row it
  * has; biggora/ispmanager_proxy (addon/proxy.php) ignores COREmanager's p_num altogether — and
  * prints an empty <elem/> for an empty list, a blank row this handler never prints. Those already
- * in the document stay where they are.
+ * in the document (as its children or in its <tparams>) stay where they are, untouched; one given
+ * only in the environment is added once, so that each comes back exactly once.
  */
 export function pagingBack(doc: XmlElement, paging: Readonly<Record<string, string>>): string {
-  const present = new Set(doc.children.map((c) => c.name));
+  const tparams = doc.children.find((c) => c.name === 'tparams');
+  const present = new Set([...doc.children, ...(tparams?.children ?? [])].map((c) => c.name));
   return Object.entries(paging)
     .filter(([k]) => !present.has(k))
     .map(([k, v]) => el(k, v))

@@ -104,6 +104,9 @@ describe('panel conventions: the pages', function () {
     const inDoc = await runPanelExe(w, { stdin: `<doc lang="en" func="pmisplicense.pool"><p_num>4</p_num></doc>`, params: { func: 'pmisplicense.pool', elid: '1', p_num: '4' } });
     expect(childrenNamed(inDoc.doc, 'p_num').map((e) => e.text)).to.deep.equal(['4']);
     expect(rows(inDoc.doc)).to.have.length(3);
+    const inTparams = await runPanelExe(w, { stdin: `<doc lang="en" func="pmisplicense.pool"><tparams><elid>1</elid><p_num>5</p_num></tparams></doc>`, params: { func: 'pmisplicense.pool', elid: '1', p_num: '5' } });
+    expect(childText(child(inTparams.doc, 'tparams')!, 'p_num')).to.equal('5');
+    expect(childrenNamed(inTparams.doc, 'p_num'), 'not a second time').to.deep.equal([]);
   });
 
   it('the summary banner has an id, its figures as params, and nothing stale from the incoming document', async () => {

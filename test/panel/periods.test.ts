@@ -132,7 +132,8 @@ describe('panel: Periods comparison', function () {
     expect((await w.exec(['periods', 'add', '--module', '1', '--source', '12', '--target', '1'])).stdout).to.equal('3\n');
     const a = await runPanelExe(w, { fixture: 'periods-list-page2.xml' });
     expect(rows(a.doc).map((r) => r.id)).to.deep.equal(['1', '2', '3']);
-    expect([childText(a.doc, 'p_num'), childText(a.doc, 'p_cnt')]).to.deep.equal(['2', '2']);
+    expect([childText(child(a.doc, 'tparams')!, 'p_num'), childText(child(a.doc, 'tparams')!, 'p_cnt')]).to.deep.equal(['2', '2']);
+    expect(childrenNamed(a.doc, 'p_num')).to.deep.equal([]);
     expect(childrenNamed(a.doc, 'p_elems')).to.deep.equal([]);
   });
 

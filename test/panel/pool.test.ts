@@ -68,7 +68,9 @@ describe('panel: License pool', function () {
     ]);
     expect(rows(a.doc)[0]!.reusable).to.equal('Сейчас');
     expect(childText(child(a.doc, 'banner')!, 'msg')).to.equal('Лицензий в пуле: 4 (из них бессрочных: 1); оплаченных дней в них: 91; повторных использований (покупок не понадобилось): 1.');
-    expect([childText(a.doc, 'p_num'), childText(a.doc, 'p_cnt')]).to.deep.equal(['2', '2']);
+    // Given in <tparams>: they come back there, untouched, and not a second time.
+    expect([childText(child(a.doc, 'tparams')!, 'p_num'), childText(child(a.doc, 'tparams')!, 'p_cnt')]).to.deep.equal(['2', '2']);
+    expect(childrenNamed(a.doc, 'p_num')).to.deep.equal([]);
     expect(childrenNamed(a.doc, 'p_elems')).to.deep.equal([]);
   });
 
