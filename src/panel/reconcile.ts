@@ -5,7 +5,7 @@
 // v3). Its `kind` column is type="msg": the cells hold the raw kind and COREmanager shows the
 // list's own message of that name (ISPsystem documentation "Lists", col types data / msg / …).
 import { log } from '../log.js';
-import { applyFinding, FAULT_KINDS, findDiscrepancies, type Finding } from '../pool/reconcile.js';
+import { applyFinding, FAULT_KINDS, findDiscrepancies, type Finding, type FindingKind } from '../pool/reconcile.js';
 import { PanelError, type PageContext, type PageResult } from './context.js';
 import { el, elem } from './output.js';
 import { errorText } from './texts.js';
@@ -14,6 +14,11 @@ import { errorText } from './texts.js';
  *  and a ru message in the list's messages (test/panel/xml.test.ts checks). `unbound` and `moved`
  *  are the kinds of SPEC 5.9 (migration; a service moved to another module). */
 export const FINDING_KINDS = ['leak', 'lost', 'unmanaged', 'autoprolong', 'drift', 'params', 'unbound', 'moved'] as const;
+// A kind src/pool/reconcile.ts may report that is missing above fails the type check here: it
+// would be a cell with no text and an id Apply refuses.
+type KindWithoutText = Exclude<FindingKind, (typeof FINDING_KINDS)[number]>;
+const everyKindHasText: [KindWithoutText] extends [never] ? true : never = true;
+void everyKindHasText;
 
 /** A finding's id in the list: kind:license:item, '-' for an absent part. */
 export function findingId(f: Finding): string {
