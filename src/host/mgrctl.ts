@@ -133,8 +133,10 @@ export async function runMgrctl(func: string, params: MgrctlParams = {}, opts: M
     // Non-zero exit: the reply may still be an error document, which says more than the code.
   }
 
-  // Before anything reads the reply: a password in it is a secret even if it does not parse.
+  // Before anything reads the reply: a password in it is a secret even if it does not parse (and
+  // in whatever mgrctl says on stderr, which an error below may quote, masked).
   addSecretsOfReply(stdout);
+  addSecretsOfReply(stderr);
   let doc: XmlElement | null = null;
   let parseProblem = '';
   try {
