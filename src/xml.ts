@@ -72,7 +72,7 @@ interface Open {
 /** Parses a document and returns its root element. Throws XmlError with a readable reason. */
 export function parseXml(text: string): XmlElement {
   if (text.length > MAX_XML) throw new XmlError(`XML document too large (${text.length} characters, limit ${MAX_XML})`);
-  if (!text.trim()) throw new XmlError('empty XML document');
+  if (!/[^ \t\r\n]/.test(text)) throw new XmlError('empty XML document');
   if (!(text as WellFormedCheck).isWellFormed()) {
     const at = LONE_SURROGATE.exec(text)?.index ?? 0;
     const { line, column } = positionOf(text, at);
@@ -89,7 +89,7 @@ export function parseXml(text: string): XmlElement {
   };
 
   parser.on('doctype', () => {
-    throw new XmlError(`XML with a DOCTYPE or entity declarations is refused (line ${parser.line})`);
+    throw new XmlError(`XML with a DOCTYPE or entity declarations is refused (line ${parser.line}, column ${parser.column})`);
   });
   // The text is already decoded (UTF-8, as BILLmanager and the licensing server send it): a
   // document that says it is in another encoding would be read as something it is not.
@@ -101,9 +101,12 @@ export function parseXml(text: string): XmlElement {
     let attrs = NO_ATTRIBUTES;
     // saxes keeps attributes in an object without prototype; ours is an ordinary object in which
     // an attribute named __proto__ is an own property like any other (defined, not assigned).
-    for (const key in tag.attributes) {
+    // Without namespaces (xmlns off) every attribute value is a string.
+    const given = tag.attributes as Record<string, string>;
+    for (const key in given) {
       if (attrs === NO_ATTRIBUTES) attrs = {};
-      Object.defineProperty(attrs, key, { value: tag.attributes[key], enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__') Object.defineProperty(attrs, key, { value: given[key], enumerable: true, writable: true, configurable: true });
+      else attrs[key] = given[key]!;
     }
     const el: XmlElement = { name: tag.name, attrs, text: '', children: [] };
     if (stack.length > 0) stack[stack.length - 1]!.el.children.push(el);
