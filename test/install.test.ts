@@ -381,6 +381,23 @@ esac
       expect(readFileSync(join(root, 'addon', 'pmisplicense_panel'), 'utf8')).to.equal(handler);
     });
 
+    it('refuses a module XML that is not XML 1.0 (a control character, U+FFFF in a name), checked with the module\'s parser, and installs nothing', function () {
+      const panelXml = join(checkout, 'etc', 'xml', PANEL_XML_NAME);
+      const good = readFileSync(panelXml, 'utf8');
+      const installed = readFileSync(join(root, 'etc', 'xml', PANEL_XML_NAME), 'utf8');
+      try {
+        for (const bad of ['<mgrdata><handler name="p\u0001" type="xml"/></mgrdata>\n', '<mgrdata><handler\uFFFF name="p"/></mgrdata>\n', '<!DOCTYPE m><mgrdata/>\n']) {
+          writeFileSync(panelXml, bad);
+          const r = install([], root, join(checkout, 'install.sh'));
+          expect(r.status, explain(r)).to.equal(1);
+          expect(r.stderr).to.include(`etc/xml/${PANEL_XML_NAME} is not well-formed XML`);
+          expect(readFileSync(join(root, 'etc', 'xml', PANEL_XML_NAME), 'utf8')).to.equal(installed);
+        }
+      } finally {
+        writeFileSync(panelXml, good);
+      }
+    });
+
     it('refuses, saying why, when the stale dist/ cannot be rebuilt, and installs nothing new', function () {
       const marker = readFileSync(join(root, 'lib', 'pmisplicense', 'dist', 'pmisplicense'));
       writeFileSync(join(checkout, 'scripts', 'build.mjs'), "console.error('esbuild: not installed'); process.exit(1);\n");

@@ -15,7 +15,8 @@ export function parseConnectionForm(text: string): ConnectionSettings {
     throw new BadInputError('stdin', '', `The connection form on stdin is not usable XML: ${(e as XmlError).message}.`);
   }
   const form = child(doc, 'processingmodule') ?? doc;
-  const settings = { url: childText(form, 'url'), username: childText(form, 'username'), password: childText(form, 'password') };
+  // The password as sent (spaces may be part of it); the URL and user name without surrounding spaces.
+  const settings = { url: childText(form, 'url').trim(), username: childText(form, 'username').trim(), password: childText(form, 'password') };
   addSecret(settings.password);
   for (const field of ['url', 'username', 'password'] as const) {
     if (!settings[field]) throw new BadInputError(field, '', `The connection form has no ${field}: fill in the URL, user name and password of the licensing server.`);

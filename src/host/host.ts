@@ -89,6 +89,7 @@ export class Host {
 
     const lickey = childText(doc, 'lickey');
     addSecret(lickey);
+    addSecret(lickey.trim());
 
     const licenseIdText = childText(doc, 'license_id');
     const licenseId = intOrNull(licenseIdText);
@@ -118,7 +119,8 @@ export class Host {
 
   /**
    * BILLmanager's database settings from `paramlist` (SPEC 4): `<elem>` rows of name/value, or a
-   * flat document of named children. The password is registered as a secret at once.
+   * flat document of named children. The password is a secret from the raw reply on (runMgrctl
+   * registers it before parsing) and is kept as sent, spaces included; the other fields are trimmed.
    */
   async readDatabaseSettings(): Promise<DatabaseSettings> {
     const doc = await this.call('paramlist', {});

@@ -4,9 +4,9 @@
 // mgrctl's `-e 'name=$ENVVAR'` form with the value in the child's environment only.
 import { execFile, type ExecFileException } from 'node:child_process';
 import { HostError } from '../errors.js';
-import { addSecret, log, mask } from '../log.js';
+import { addSecret, addSecretsOfReply, log, mask } from '../log.js';
 import { paths } from '../config.js';
-import { child, childText, parseXml, XmlError, type XmlElement } from '../xml.js';
+import { childText, descendant, parseXml, XmlError, type XmlElement } from '../xml.js';
 
 /** The environment variable that carries a secret value to mgrctl. */
 export const SECRET_ENV = 'PMISPLICENSE_SECRET';
@@ -58,6 +58,7 @@ function describeParams(params: MgrctlParams, secret?: MgrctlSecret): string {
   return parts.join(' ');
 }
 
+/** Some of mgrctl's own diagnostics (stderr, never the reply), masked and on one line. */
 function snippet(text: string): string {
   const t = text.trim().replace(/\s+/g, ' ');
   return mask(t.length > 300 ? `${t.slice(0, 300)}…` : t);
@@ -132,17 +133,22 @@ export async function runMgrctl(func: string, params: MgrctlParams = {}, opts: M
     // Non-zero exit: the reply may still be an error document, which says more than the code.
   }
 
+  // Before anything reads the reply: a password in it is a secret even if it does not parse (and
+  // in whatever mgrctl says on stderr, which an error below may quote, masked).
+  addSecretsOfReply(stdout);
+  addSecretsOfReply(stderr);
   let doc: XmlElement | null = null;
   let parseProblem = '';
   try {
     doc = parseXml(stdout);
   } catch (e) {
-    parseProblem = e instanceof XmlError ? e.message : String(e);
+    parseProblem = e instanceof XmlError ? e.message : 'the XML reader failed';
   }
 
-  const err = doc && doc.name === 'doc' ? child(doc, 'error') : undefined;
+  // An <error> anywhere in the reply, at any depth, is the host refusing (SPEC 6).
+  const err = doc ? (doc.name === 'error' ? doc : descendant(doc, 'error')) : undefined;
   if (err) {
-    const hostMsg = childText(err, 'msg');
+    const hostMsg = childText(err, 'msg').trim();
     const e = new HostReplyError(func, err.attrs.type ?? '', err.attrs.object ?? '', mask(hostMsg));
     log.warn(`mgrctl ${func}: ${e.message} (${took} ms)`);
     throw e;
@@ -153,7 +159,8 @@ export async function runMgrctl(func: string, params: MgrctlParams = {}, opts: M
     throw new HostError(why);
   }
   if (!doc || doc.name !== 'doc') {
-    const why = `mgrctl ${func} returned an unreadable reply (${doc ? `root element <${doc.name}>` : parseProblem})${stdout.trim() ? `: ${snippet(stdout)}` : ''}`;
+    // Function, position and reason only: the reply itself may hold the database password.
+    const why = `mgrctl ${func} returned an unreadable reply (${doc ? 'its root element is not <doc>' : stdout.trim() ? parseProblem : 'no output'})`;
     log.warn(`${why} (${took} ms)`);
     throw new HostError(why);
   }

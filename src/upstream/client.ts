@@ -12,8 +12,8 @@ import {
   UpstreamRefusalError,
 } from '../errors.js';
 import { addSecret, log, mask } from '../log.js';
-import { child, childrenNamed, parseXml, type XmlElement } from '../xml.js';
-import { Transport, type FormParams, type TransportOptions } from './transport.js';
+import { child, childrenNamed, type XmlElement } from '../xml.js';
+import { brokenReply, readReply, Transport, type FormParams, type TransportOptions } from './transport.js';
 import type {
   ConnectionSettings,
   LicenseChanges,
@@ -63,12 +63,10 @@ function readPaging(func: string, doc: XmlElement): Paging | null {
     throw broken(func, `${name} "${raw}" is not a number of rows`);
   };
   const num = child(doc, 'p_num');
-  return { elems: count('p_elems', elems.text), num: num ? count('p_num', num.text) : null };
+  return { elems: count('p_elems', elems.text.trim()), num: num ? count('p_num', num.text.trim()) : null };
 }
 
-function broken(func: string, what: string): TransportError {
-  return new TransportError(`The licensing server sent a broken reply to ${func}: ${what}.`);
-}
+const broken = brokenReply;
 
 /** Looks a field up in the document and, failing that, in a nested <doc> (`<doc><doc>…`). */
 function field(doc: XmlElement, name: string): XmlElement | undefined {
@@ -81,7 +79,14 @@ function field(doc: XmlElement, name: string): XmlElement | undefined {
   return undefined;
 }
 
+/** A field's text, trimmed: ids, dates, statuses, IPs and names carry no meaning in surrounding
+ *  spaces (the XML reader keeps values as sent; a key is read with rawText). */
 function text(doc: XmlElement, name: string): string {
+  return (field(doc, name)?.text ?? '').trim();
+}
+
+/** A field's text as sent (the license key: a secret is never changed). */
+function rawText(doc: XmlElement, name: string): string {
   return field(doc, name)?.text ?? '';
 }
 
@@ -126,7 +131,7 @@ export function parseLicense(func: string, el: XmlElement, kind: 'list' | 'form'
   const idRaw = kind === 'form' ? (hasField(el, 'elid') ? text(el, 'elid') : text(el, 'id')) : text(el, 'id');
   if (!idRaw) throw broken(func, `license without ${kind === 'form' ? 'elid' : 'id'}`);
   if (!hasField(el, 'status')) throw broken(func, `license ${idRaw} without status`);
-  const lickey = kind === 'form' ? text(el, 'lickey') : '';
+  const lickey = kind === 'form' ? rawText(el, 'lickey') : '';
   addSecret(lickey);
   const pricelistId = text(el, 'pricelist_id');
   return {
@@ -150,14 +155,14 @@ export function parseLicense(func: string, el: XmlElement, kind: 'list' | 'form'
 /** Turns an upstream <error> into the module's error class (SPEC 7). */
 export function upstreamError(func: string, err: XmlElement, elid?: number | string): Error {
   const type = err.attrs.type ?? '';
-  const paramObject = err.children.find((c) => c.name === 'param' && c.attrs.name === 'object')?.text ?? '';
+  const paramObject = (err.children.find((c) => c.name === 'param' && c.attrs.name === 'object')?.text ?? '').trim();
   const object = err.attrs.object || paramObject;
   // The upstream's own words reach the administrator, minus anything secret it may echo.
-  const msg = mask(text(err, 'msg') || err.text);
+  const msg = mask(text(err, 'msg') || err.text.trim());
   log.warn(`upstream ${func} refused: type=${type} object=${object} msg=${msg}`);
   if (type === 'auth' || type === 'access') return new CredentialsError(msg);
   if (type === 'missed' && object === 'elid') {
-    const value = err.children.find((c) => c.name === 'param' && c.attrs.name === 'value')?.text ?? '';
+    const value = (err.children.find((c) => c.name === 'param' && c.attrs.name === 'value')?.text ?? '').trim();
     return new LicenseMissingError(elid ?? value, msg);
   }
   return new UpstreamRefusalError(type, object, msg, func);
@@ -184,23 +189,12 @@ export class LicensingClient implements LicensingApi {
   }
 
   /**
-   * Calls `func` and returns the reply's root <doc>; an <error> in it (or in a nested <doc>)
-   * becomes the matching error class. Anything not an XML <doc> is a broken reply.
+   * Calls `func` and returns the reply's root <doc>; an <error> in it, at any depth, becomes the
+   * matching error class. Anything not a well-formed XML <doc> is a broken reply (readReply).
    */
   async call(func: string, params: FormParams = {}, opts: { login?: boolean } = {}): Promise<XmlElement> {
-    const body = await this.transport.post(func, params, opts);
-    let doc: XmlElement;
-    try {
-      doc = parseXml(body);
-    } catch (e) {
-      // A short excerpt helps the administrator (an HTML error page, a proxy message…).
-      const excerpt = body.slice(0, 200).replace(/<lickey>[^<]*/gi, '<lickey>***').replace(/\s+/g, ' ');
-      log.warn(`upstream ${func}: unreadable reply (${(e as Error).message}): ${excerpt}`);
-      throw broken(func, (e as Error).message);
-    }
-    if (doc.name !== 'doc') throw broken(func, `root element <${doc.name}> instead of <doc>`);
-    const err = field(doc, 'error');
-    if (err) throw upstreamError(func, err, params.elid);
+    const { doc, error } = readReply(func, await this.transport.post(func, params, opts));
+    if (error) throw upstreamError(func, error, params.elid);
     return doc;
   }
 
@@ -211,6 +205,7 @@ export class LicensingClient implements LicensingApi {
     // The session id is as good as the password while it lives.
     addSecret(session.attrs.id);
     addSecret(session.text);
+    addSecret(session.text.trim());
   }
 
   /**
@@ -310,7 +305,7 @@ export class LicensingClient implements LicensingApi {
   async newKey(id: number): Promise<string> {
     checkLicenseId(id);
     const doc = await this.call('soft.edit', { elid: id, sok: 'ok', clicked_button: 'newkey' });
-    const key = text(doc, 'lickey');
+    const key = rawText(doc, 'lickey');
     addSecret(key);
     if (key) return key;
     // The key was changed (no error); if this reply does not carry it, read it back rather than

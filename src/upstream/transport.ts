@@ -6,7 +6,8 @@ import { request as httpRequest, type IncomingMessage, type ClientRequest } from
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { TransportError } from '../errors.js';
-import { addSecret, log } from '../log.js';
+import { addSecret, addSecretsOfReply, log } from '../log.js';
+import { descendant, parseXml, XmlError, type XmlElement } from '../xml.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -229,4 +230,29 @@ export class Transport {
       req.end(body);
     });
   }
+}
+
+/** A reply the module cannot read with certainty: retryable (acting on it could pay twice). */
+export function brokenReply(func: string, what: string): TransportError {
+  return new TransportError(`The licensing server sent a broken reply to ${func}: ${what}.`);
+}
+
+/**
+ * A reply body as the module reads it (SPEC 6, 7): a well-formed XML 1.0 `<doc>`, and the
+ * `<error>` in it at any depth, if any. An unreadable reply is a broken reply that names the
+ * function, the position and the parser's reason, never a piece of the body (it may carry a key).
+ */
+export function readReply(func: string, body: string): { doc: XmlElement; error: XmlElement | undefined } {
+  addSecretsOfReply(body);
+  let doc: XmlElement;
+  try {
+    doc = parseXml(body);
+  } catch (e) {
+    const reason = e instanceof XmlError ? e.message : 'the XML reader failed';
+    log.warn(`upstream ${func}: unreadable reply of ${body.length} characters (${reason})`);
+    throw brokenReply(func, reason);
+  }
+  if (doc.name === 'error') return { doc, error: doc };
+  if (doc.name !== 'doc') throw brokenReply(func, 'its root element is not <doc>');
+  return { doc, error: descendant(doc, 'error') };
 }

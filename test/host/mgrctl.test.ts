@@ -95,7 +95,8 @@ describe('runMgrctl', () => {
 
   it('a reply whose root is not <doc> → HostError', async () => {
     const e = await rejection(runMgrctl('x', {}, { mgrctl: script('m', `echo '<html>oops</html>'`) }));
-    expect(e.message).to.match(/unreadable reply \(root element <html>\)/);
+    expect(e.message).to.match(/unreadable reply \(its root element is not <doc>\)/);
+    expect(e.message).not.to.include('oops');
   });
 
   it('a non-executable file → HostError', async () => {
