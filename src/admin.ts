@@ -201,6 +201,21 @@ const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    path: ['tariffs'],
+    brief: "the licensing server's tariff ids, names and prices",
+    summary: "List the tariffs the licensing server sells to the module's account (pricelist.export): the ids to use as the panel enumeration's internal names, their names, and the price of a month, a year and a lifetime license. Only reads.",
+    options: [moduleOpt(true, 'whose licensing server to ask'), { name: 'json', kind: 'flag', describe: 'print [{"id","name","prices":[{"period","cost","currency"}]}] (cost null = unknown)' }],
+    examples: [
+      ['tariffs --module 1', 'a table: id, name, 1 month, 1 year, lifetime'],
+      ['tariffs --module 1 --json', 'the same for scripts'],
+    ],
+    logs: true,
+    run: async (p, g) => {
+      const { tariffsCommand } = await import('./commands/tariffs.js');
+      return tariffsCommand(p, { module: g.number('module')!, json: g.flag('json') });
+    },
+  },
+  {
     path: ['sandbox'],
     brief: 'run the sandbox licensing server on loopback',
     summary: 'Run the sandbox licensing server on loopback until stopped (Ctrl-C), for a test processing module. Its state lives in memory only.',
