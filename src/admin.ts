@@ -177,13 +177,21 @@ const COMMANDS: readonly CommandSpec[] = [
     path: ['maintain'],
     brief: 'daily upkeep run by cron: renewals, missing keys, expired pooled licenses',
     summary: 'Daily upkeep (cron runs it): renew bound licenses within 5 days of expiry, fill in missing keys, drop pooled licenses that expired. Each failure is one line on stderr; exit 1 if any.',
-    options: [moduleOpt(false, 'only this module (default: every module)')],
+    options: [
+      moduleOpt(false, 'only this module (default: every module)'),
+      { name: 'dry-run', kind: 'flag', describe: 'only say what a run would renew (with prices), fill in and drop; no call that changes anything' },
+    ],
     examples: [
       ['maintain', 'what cron runs every day'],
       ['maintain --module 1', 'only the licenses of module 1'],
+      ['maintain --dry-run', 'what a run would do now, and what the renewals would cost'],
     ],
     logs: true,
     run: async (p, g) => {
+      if (g.flag('dry-run')) {
+        const { maintainDryRun } = await import('./commands/dry-run.js');
+        return maintainDryRun(p, g.number('module') ?? null);
+      }
       const { maintain } = await import('./commands/maintain.js');
       return maintain(p, g.number('module') ?? null);
     },
