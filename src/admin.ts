@@ -243,6 +243,18 @@ const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    path: ['playground'],
+    brief: 'a sandbox licensing server and a simulated BILLmanager to try every command and page',
+    summary: 'Start the sandbox licensing server and a simulated BILLmanager (one processing module against it, a few soft services), print the environment to export in another shell, and serve until stopped (Ctrl-C). Every admin command, protocol command and the panel handler then work against it. Nothing outside a temporary directory is touched; it is removed on exit.',
+    options: [{ name: 'port', kind: 'port', value: 'PORT', fallback: 0, describe: "the licensing server's TCP port on 127.0.0.1, 0..65535 (0: any free port)" }],
+    examples: [['playground', 'then, in another shell, the export line it prints and any command it suggests']],
+    logs: false,
+    run: async (_p, g) => {
+      const { playground } = await import('./commands/playground.js');
+      return playground({ port: g.number('port')! });
+    },
+  },
+  {
     path: ['demo'],
     brief: "the seed's worked example on the sandbox, with what the pool saved",
     summary: "Play the seed's worked example on the sandbox licensing server and a simulated BILLmanager, and show what the pool saved.",
