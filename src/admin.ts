@@ -204,8 +204,8 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['diagnose'],
-    brief: "where a service's panel and add-ons come from",
-    summary: "Show where a service's panel and add-ons come from (its tariff options) and what license it would get.",
+    brief: "where a service's panel and add-ons come from, its period rule and the license it would get",
+    summary: "Show where a service's panel and add-ons come from (its tariff options), the period rule that applies, and the license it has or would get: the pooled one open would take, or why none and what a new one costs. Only reads.",
     options: [{ name: 'item', kind: 'id', value: 'N', required: true, describe: 'the service id in BILLmanager' }],
     examples: [['diagnose --item 101', 'explain service 101']],
     logs: true,

@@ -3,7 +3,9 @@
 // `pool list`, one panel page called as COREmanager calls the handler, `reconcile` — then stop it.
 import { expect } from 'chai';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../support/fake-host.js';
 import { childrenNamed, childText, parseXml } from '../../src/xml.js';
 import { EXE, ensureBuilt, runExe } from '../support/world.js';
 
@@ -13,6 +15,9 @@ interface Playground {
   exited: Promise<number | null>;
 }
 
+/** Every playground a test started: all are killed after each test, whatever happened. */
+const started: Playground[] = [];
+
 /** Starts the playground and waits (bounded) until it has printed its last instruction. */
 async function start(): Promise<Playground> {
   const child = spawn(process.execPath, [EXE, 'playground'], { env: { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -21,12 +26,21 @@ async function start(): Promise<Playground> {
   child.stdout.on('data', (d: Buffer) => (out += d));
   child.stderr.on('data', (d: Buffer) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  started.push({ child, out: () => out, exited });
   const deadline = Date.now() + 30_000;
   while (!out.includes('Stop with Ctrl-C')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the playground did not start: ${out}${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { child, out: () => out, exited };
+}
+
+/** README's panel page call: the page document on stdin and the COREmanager variables. */
+function readmePanelCall(): { stdin: string; env: Record<string, string> } {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const m = /echo '(<doc[^']*)' \|\n\s*((?:[A-Za-z_]+=\S+ )+)\$PM panel/.exec(readme);
+  if (!m) throw new Error('README has no panel page call (echo \'<doc…>\' | PARAM_…=… $PM panel)');
+  return { stdin: m[1]!, env: Object.fromEntries(m[2]!.trim().split(/\s+/).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
 }
 
 /** The variables of the printed `export A=… B=…` line. */
@@ -44,10 +58,10 @@ describe('pmisplicense playground', function () {
   let pg: Playground | null = null;
 
   before(() => ensureBuilt());
-  after(async () => {
-    if (pg && pg.child.exitCode === null) {
-      pg.child.kill('SIGKILL');
-      await pg.exited;
+  afterEach(async () => {
+    for (const p of started.splice(0)) {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      await p.exited;
     }
   });
 
@@ -72,8 +86,11 @@ describe('pmisplicense playground', function () {
     expect(rows).to.have.length(1);
     expect(rows[0]).to.include({ state: 'bound', item: 101, period: 12, pricelist: 3541, ip: '203.0.113.10' });
 
-    // The pool page as COREmanager asks for it: the request in PARAM_*/AUTH_*, the page on stdin.
-    const page = await run(['panel'], '<doc/>', { PARAM_func: 'pmisplicense.pool', PARAM_elid: '1', AUTH_USER: 'admin', AUTH_LEVEL: '29' });
+    // The pool page as COREmanager asks for it, written out in README: the request in PARAM_*/AUTH_*,
+    // the page document on stdin.
+    const call = readmePanelCall();
+    expect(call.env).to.include({ PARAM_func: 'pmisplicense.pool', AUTH_LEVEL: '29' });
+    const page = await run(['panel'], call.stdin, call.env);
     expect(page.code).to.equal(0);
     const doc = parseXml(page.stdout);
     expect(childrenNamed(doc, 'error')).to.have.length(0);
