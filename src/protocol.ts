@@ -27,7 +27,11 @@ const COMMANDS: Record<string, () => Promise<ProtocolCommand>> = {
   resume: () => import('./commands/resume.js'),
   setparam: () => import('./commands/setparam.js'),
   sync_item: () => import('./commands/sync_item.js'),
+  gen_key: () => import('./commands/gen_key.js'),
 };
+
+/** Every protocol command the runner knows (`features` lists the ones BILLmanager may call). */
+export const PROTOCOL_COMMANDS: readonly string[] = Object.keys(COMMANDS);
 
 /** BILLmanager runs these with --runningoperation; their failures count towards going manual. */
 export const ITEM_OPERATIONS = ['open', 'prolong', 'close', 'suspend', 'resume', 'setparam'] as const;

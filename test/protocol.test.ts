@@ -23,7 +23,7 @@ describe('protocol', function () {
   it('features prints the features document', async () => {
     const r = await w.command('features');
     expect(r.code).to.equal(0);
-    for (const f of ['check_connection', 'open', 'suspend', 'resume', 'close', 'setparam', 'prolong', 'sync_item']) expect(r.stdout).to.include(`<feature name="${f}"/>`);
+    for (const f of ['check_connection', 'open', 'suspend', 'resume', 'close', 'setparam', 'prolong', 'sync_item', 'gen_key']) expect(r.stdout).to.include(`<feature name="${f}"/>`);
     expect(r.stdout).to.include('<itemtype name="soft"/>').and.to.include('<param name="password" crypted="yes"/>');
   });
 
