@@ -80,12 +80,29 @@ async function reportFailure(args: ProtocolArgs, p: Paths, err: ModuleError): Pr
     }
     if (manual) {
       log.info(`running operation ${ro} goes to manual: ${err.retryable ? `${MANUAL_AFTER} failures in a row` : 'retrying will not cure it'}`);
-      await host.goManual(ro, args.item, args.command);
+      await goManualOnce(host, p, ro, args.item, args.command);
     } else {
       log.info(`running operation ${ro} left for BILLmanager's retry`);
     }
   } catch (e) {
     log.error(`could not report the failure to BILLmanager: ${asModuleError(e).message}`);
+  }
+}
+
+/** Goes manual with at most one task per running operation (SPEC 5.9): the state records the task.
+ *  Without a usable state the task is still created (a task too many beats none). */
+async function goManualOnce(host: import('./host/host.js').Host, p: Paths, ro: number, item: number | null, command: string): Promise<void> {
+  let store: import('./pool/store.js').LicenseStore | null = null;
+  try {
+    const { openStore } = await import('./pool/store.js');
+    store = openStore(p.db);
+  } catch (e) {
+    log.error(`task record unavailable: ${asModuleError(e).message}`);
+  }
+  try {
+    await host.goManual(ro, item, command, store ?? undefined);
+  } finally {
+    store?.close();
   }
 }
 

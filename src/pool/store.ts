@@ -154,6 +154,8 @@ const MIGRATIONS: string[] = [
    DROP INDEX license_pool;
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate, upstream_id);`,
   `ALTER TABLE license ADD COLUMN tariff_name TEXT NOT NULL DEFAULT '';`,
+  // SPEC 5.9: at most one task per running operation; the module's own record of the ones it made.
+  `CREATE TABLE IF NOT EXISTS task_made (runningoperation INTEGER PRIMARY KEY, item INTEGER NOT NULL, command TEXT NOT NULL, at TEXT NOT NULL);`,
 ];
 
 /** The columns a transition may set (never the key, the version or the time: cas() does those). */
@@ -559,6 +561,22 @@ export class LicenseStore {
 
   resetFailures(item: number, command: string): void {
     this.sql('DELETE FROM failure_count WHERE item = ? AND command = ?').run(item, command);
+  }
+
+  // --- tasks made for running operations (SPEC 5.9) ------------------------------------------
+
+  /**
+   * Claims the one task of a running operation before it is created: true for the first claim,
+   * false when this module already made (or is making) one for it. Claimed before `task.edit`, so
+   * two processes, or a rerun after a crash in between, never make a second task.
+   */
+  claimTask(runningOperation: number, item: number, command: string): boolean {
+    return this.sql('INSERT OR IGNORE INTO task_made (runningoperation, item, command, at) VALUES (?, ?, ?, ?)').run(runningOperation, item, command, new Date().toISOString()).changes === 1;
+  }
+
+  /** The task could not be created after all: a later failure of the operation may try again. */
+  releaseTaskClaim(runningOperation: number): void {
+    this.sql('DELETE FROM task_made WHERE runningoperation = ?').run(runningOperation);
   }
 
   // --- period rules ------------------------------------------------------------------------
