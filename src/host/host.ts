@@ -60,6 +60,9 @@ export interface TaskRecord {
   releaseTaskClaim(runningOperation: number): void;
 }
 
+/** The product type the module serves (features: itemtype soft), and the one whose form it reads. */
+export const SERVICE_ITEMTYPE = 'soft';
+
 /** The paramlist names the module reads (SPEC 4); their case as BILLmanager's config spells them. */
 const DB_PARAMS = ['DBHost', 'DBUser', 'DBPassword', 'DBName', 'DBSocket'] as const;
 
@@ -112,7 +115,11 @@ export class Host {
       period: childText(doc, 'period').trim(),
       expiredate: normalizeDay(childText(doc, 'expiredate')),
       pricelist: childText(doc, 'pricelist').trim(),
-      itemtype: childText(doc, 'itemtype').trim(),
+      // Never read from the form (SPEC 4 v3: no public soft.edit shows it; ISPsystem's modules read it
+      // by SQL, item → pricelist → itemtype.intname, Module::ItemQuery in processing/certificate/
+      // sslstore/module.cpp of ISPsystemLLC/billmanager). The module serves only `soft`, and this is
+      // soft.edit's answer; where the database is read (open, setparam) it gives the internal name.
+      itemtype: SERVICE_ITEMTYPE,
       processingmodule: intOrNull(childText(doc, 'processingmodule')),
       status: intOrNull(statusText) ?? 0,
       licenseId,

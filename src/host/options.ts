@@ -37,6 +37,9 @@ export interface TariffOption {
 export interface ServiceOptions {
   /** The service's tariff (item.pricelist). */
   tariff: number;
+  /** The tariff's product type, item → pricelist → itemtype.intname (as ISPsystem's Module::ItemQuery
+   *  reads it); null when the database does not say. What tariff-limited period rules compare. */
+  itemtype: string | null;
   options: TariffOption[];
 }
 
@@ -193,8 +196,14 @@ export class OptionsReader {
   async optionsOfMany(items: readonly number[]): Promise<Map<number, ServiceOptions>> {
     const out = new Map<number, ServiceOptions>();
     if (items.length === 0) return out;
-    const tariffRows = await this.rows<RowDataPacket & { id: number; pricelist: number | null }>('SELECT id, pricelist FROM item WHERE id IN (?)', [items]);
-    for (const r of tariffRows) if (r.pricelist !== null) out.set(Number(r.id), { tariff: Number(r.pricelist), options: [] });
+    const tariffRows = await this.rows<RowDataPacket & { id: number; pricelist: number | null; itemtype: string | null }>(
+      'SELECT i.id AS id, i.pricelist AS pricelist, t.intname AS itemtype FROM item i LEFT JOIN pricelist p ON p.id = i.pricelist LEFT JOIN itemtype t ON t.id = p.itemtype WHERE i.id IN (?)',
+      [items],
+    );
+    for (const r of tariffRows) {
+      const itemtype = (r.itemtype ?? '').trim();
+      if (r.pricelist !== null) out.set(Number(r.id), { tariff: Number(r.pricelist), itemtype: itemtype || null, options: [] });
+    }
     if (out.size === 0) return out;
     const rows = await this.rows<OptionRow>(OPTIONS_SQL, [[...out.keys()]]);
     const tariffs = [...new Set([...out.values()].map((s) => s.tariff))];

@@ -447,7 +447,8 @@ export const render = {
       ['period', s.period],
       ['expiredate', s.expiredate],
       ['pricelist', s.pricelist],
-      ['itemtype', s.itemtype],
+      // No `itemtype`: a real soft.edit does not show it (SPEC 4 v3); the service's product type
+      // decides only which form answers (`<itemtype>.edit`).
       ['processingmodule', s.processingmodule === null ? '' : String(s.processingmodule)],
       ['status', String(s.status)],
       ...Object.entries(s.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
