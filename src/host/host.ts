@@ -192,6 +192,11 @@ export class Host {
     await this.call(`service.post${op}`, { sok: 'ok', elid: item });
   }
 
+  /** Returns the service to the tariff it had before a change that failed (SPEC 5.6 v3). */
+  async rollbackTariffChange(item: number): Promise<void> {
+    await this.call('service.changepricelist.rollback', { sok: 'ok', elid: item });
+  }
+
   /** Stores the error document on the running operation. Registered secrets are masked on the way (SPEC 6). */
   async recordFailure(runningOperation: number, errorXml: string): Promise<void> {
     await this.call('runningoperation.edit', { sok: 'ok', elid: runningOperation, errorxml: mask(errorXml) });

@@ -235,6 +235,18 @@ export class OptionsReader {
     return out;
   }
 
+  /**
+   * item.lastpricelist: the tariff a service is being changed from (> 0 while a tariff change is
+   * pending), as ISPsystem's module base reads it before rolling a failed setparam back
+   * (Module::Run in processing/certificate/sslstore/module.cpp of ISPsystemLLC/billmanager).
+   * 0 when there is none or the database does not know the service.
+   */
+  async lastPricelist(item: number): Promise<number> {
+    const rows = await this.rows<RowDataPacket & { lastpricelist: string | number | null }>('SELECT lastpricelist FROM item WHERE id = ?', [item]);
+    const n = num(rows[0]?.lastpricelist ?? null);
+    return n !== null && n > 0 ? n : 0;
+  }
+
   /** Every service's `license_id` param in one query (itemparam: item, intname, value). */
   async licenseIdParams(): Promise<Map<number, string>> {
     const rows = await this.rows<RowDataPacket & { item: number; value: string | null }>("SELECT item, value FROM itemparam WHERE intname = 'license_id'", []);

@@ -412,6 +412,18 @@ export class LicenseStore {
     return this.cas(read, ['bound', 'suspended', 'releasing', 'free'], { ...(facts ? factColumns(facts) : {}), state: to, item: null, released_from: null });
   }
 
+  /**
+   * SPEC 5.6 (v3.1): a tariff change that failed is rolled back, and the license released for it,
+   * still free in the pool, goes back to the service it came from. Null when the license is no
+   * longer as read (another process took it) or the service has a license meanwhile.
+   */
+  rebindReleased(read: ManagedLicense, item: number): ManagedLicense | null {
+    return this.exclusive(() => {
+      if (this.licenseOfService(item)) return null;
+      return this.cas(read, ['free'], { state: 'bound', item, released_from: null });
+    });
+  }
+
   /** Left the pool, or vanished upstream. */
   markGone(read: ManagedLicense, facts: LicenseFacts | null = null): ManagedLicense | null {
     return this.settle(read, 'gone', facts);
