@@ -37,7 +37,7 @@ describe('setparam: rollback of a failed tariff change', function () {
   });
 
   /** An ISPmanager Lite service with its license, then a change to ISPmanager Business whose order the licensing server refuses. */
-  async function failedPanelChange(item: number, choice: number, lastpricelist: number | null): Promise<{ license: number; key: string; ip: string; stdout: string; code: number }> {
+  async function failedPanelChange(item: number, choice: number, lastpricelist: number | null, beforeSetparam?: () => void): Promise<{ license: number; key: string; ip: string; stdout: string; code: number }> {
     w.addService({ id: item, panel: '', expiredate: '2026-07-10', ip: `203.0.113.${item % 200}` });
     await cat.service(w.host.sim, item, TARIFF, [{ id: choice, option: PANEL_OPTION, enumerationitem: 398 }]);
     const opened = await w.command('open', { item, ro: item });
@@ -53,6 +53,7 @@ describe('setparam: rollback of a failed tariff change', function () {
       w.host.sim.updateService(item, { pricelist: '21' });
     }
     w.sandbox.inject({ kind: 'error', func: 'soft.order.param', type: 'balance', msg: 'Not enough money on the account' });
+    beforeSetparam?.();
     const r = await w.command('setparam', { item, ro: item + 1000 });
     return { license, key, ip, stdout: r.stdout, code: r.code };
   }
@@ -78,6 +79,17 @@ describe('setparam: rollback of a failed tariff change', function () {
     expect(w.host.sim.calls('service.saveparam').filter((c) => c.argv.includes('name=lickey')).every((c) => c.secretFromEnv)).to.equal(true);
     expect(w.purchases()).to.equal(1); // only the first order
     expect(w.store((s) => s.licenses().filter((x) => x.state === 'free'))).to.have.length(0);
+  });
+
+  it('a license that cannot be resumed goes back to the pool, and the service names none', async () => {
+    const { license, code } = await failedPanelChange(242, 9421, TARIFF, () => w.sandbox.inject({ kind: 'error', func: 'soft.resume', type: 'value', msg: 'Resume refused' }));
+    expect(code).to.equal(1);
+    expect(w.host.sim.calls('service.changepricelist.rollback')).to.have.length(1);
+    expect(w.store((s) => s.licenseOfService(242))).to.equal(null);
+    expect(w.store((s) => s.license(1, license))!.state).to.equal('free');
+    expect(w.sandbox.license(license)).to.include({ licname: 'free.lic', status: 3 });
+    expect(w.host.sim.service(242)!.params.license_id ?? '').to.equal('');
+    expect(w.logText()).to.match(/binding license \d+ back failed .*Resume refused.*; it goes back to the pool/);
   });
 
   it('without lastpricelist: no rollback, the released license stays in the pool and the service names none', async () => {
