@@ -699,13 +699,11 @@ function renderCatalogList(db: Db, func: 'itemtype' | 'pricelist', params: Recor
 // A pending tariff change (BILLmanager's item.lastpricelist): what `service.changepricelist.rollback`
 // restores. Kept in its own table, created on first use; without a record the rollback only answers ok.
 
-const TARIFF_CHANGE_SCHEMA = `CREATE TABLE IF NOT EXISTS sim_tariff_change (service INTEGER PRIMARY KEY, pricelist TEXT NOT NULL, panel TEXT NOT NULL)`;
-
 /** Records that service `id` was moved off tariff `previous.pricelist` (with its product-type panel). */
 export function setSimTariffChange(dbPath: string, id: number, previous: { pricelist: string; panel: string }): void {
   const db = open(dbPath, false);
   try {
-    db.exec(TARIFF_CHANGE_SCHEMA);
+    db.exec('CREATE TABLE IF NOT EXISTS sim_tariff_change (service INTEGER PRIMARY KEY, pricelist TEXT NOT NULL, panel TEXT NOT NULL)');
     db.prepare('INSERT OR REPLACE INTO sim_tariff_change (service, pricelist, panel) VALUES (?, ?, ?)').run(id, previous.pricelist, previous.panel);
   } finally {
     db.close();
