@@ -77,7 +77,8 @@ export interface JournalEntry {
 // that each change names and bumps; 'releasing' holds a license between taking it off a service and
 // finishing its release upstream; an unknown period (NULL) is kept rather than guessed. v4, measured
 // at scale (npm run bench): "is this upstream id known" scanned the table once per account license
-// in reconcile, and the pool's tie-break on the id needed a sort.
+// in reconcile, and the pool's tie-break on the id needed a sort. task_made (SPEC 5.9): at most one
+// task per running operation, the module's own record of the tasks it made.
 const MIGRATIONS: string[] = [
   `CREATE TABLE license (
      module INTEGER NOT NULL,
@@ -154,7 +155,6 @@ const MIGRATIONS: string[] = [
    DROP INDEX license_pool;
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate, upstream_id);`,
   `ALTER TABLE license ADD COLUMN tariff_name TEXT NOT NULL DEFAULT '';`,
-  // SPEC 5.9: at most one task per running operation; the module's own record of the ones it made.
   `CREATE TABLE IF NOT EXISTS task_made (runningoperation INTEGER PRIMARY KEY, item INTEGER NOT NULL, command TEXT NOT NULL, at TEXT NOT NULL);`,
 ];
 
