@@ -158,10 +158,23 @@ fi
 if [ "$IS_ROOT" -ne 1 ]; then
   warn "not running as root: installed files will belong to $(id -un), not root"
 fi
+# BILLmanager starts the module with its own PATH, which need not contain node (SPEC 5.9): every
+# installed entry point (the executable, the panel handler, cron) names this node by absolute path.
 command -v node >/dev/null 2>&1 || die "node (Node.js 20.19 or later) is not in PATH"
 NODE="$(command -v node)"
-node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
-  die "Node.js 20.19 or later is required ($NODE is $(node --version))"
+case "$NODE" in
+  /*) ;;
+  *) NODE="$(cd "$(dirname "$NODE")" && pwd)/$(basename "$NODE")" ;; # a relative PATH entry
+esac
+# It goes into a '#!' line: absolute, no blanks or characters a shell or the kernel would split on,
+# and short enough for the kernel's limit on that line (127 bytes on older kernels).
+[[ "$NODE" =~ ^/[A-Za-z0-9._/+@-]*$ ]] || die "the node found in PATH ($NODE) has a path with characters a '#!' line cannot hold; put a node whose path is made of letters, digits and . _ / + @ - first in PATH"
+[ "${#NODE}" -le 120 ] || die "the path of the node found in PATH ($NODE) is too long for a '#!' line (at most 120 characters)"
+[ -x "$NODE" ] || die "$NODE is not executable"
+NODE_VERSION="$("$NODE" --version 2>/dev/null)" || die "$NODE does not run"
+"$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+  die "Node.js 20.19 or later is required ($NODE is $NODE_VERSION)"
+say "using Node.js $NODE_VERSION at $NODE"
 
 cd "$SRC"
 [ -f package.json ] || die "$SRC is not a pmisplicense checkout (no package.json)"
@@ -312,6 +325,13 @@ while IFS= read -r rel; do
   fi
   say "staged runtime package $rel"
 done <<<"$PACKAGES"
+# The executables name the node they were installed with, not whatever `env node` finds (BILLmanager's
+# PATH may have none: exit 127 on every order). The build's '#!/usr/bin/env node' line is replaced.
+for exe in "$STAGE/dist/$NAME" "$STAGE/dist/sandbox-mgrctl"; do
+  [ -f "$exe" ] || continue
+  head -n 1 "$exe" | grep -q '^#!' || die "$exe has no '#!' line to point at $NODE"
+  { printf '#!%s\n' "$NODE"; tail -n +2 "$exe"; } >"$exe.tmp" && mv -f "$exe.tmp" "$exe"
+done
 chmod -R u+rwX,go+rX,go-w "$STAGE"
 chmod 0755 "$STAGE" "$STAGE/dist/$NAME"
 if [ -f "$STAGE/dist/sandbox-mgrctl" ]; then chmod 0755 "$STAGE/dist/sandbox-mgrctl"; fi
@@ -333,7 +353,7 @@ done
 
 # Check the staged copy before it replaces anything: the native addon loads with this Node, the
 # external packages resolve inside lib/, and the executable answers `features`.
-(cd "$STAGE" && node -e '
+(cd "$STAGE" && "$NODE" -e '
   const { createRequire } = require("module"), path = require("path");
   const stage = process.cwd(), req = createRequire(path.join(stage, "dist", "pmisplicense"));
   for (const rel of process.argv[1].split("\n").filter(Boolean)) {
@@ -348,13 +368,14 @@ done
     db.close();
   }
 ' "$PACKAGES") || die "the staged runtime does not load with $NODE (was npm ci run with this Node?)"
-FEATURES="$(MGR_ROOT="$MGR_ROOT" PMISPLICENSE_LOG=/dev/null node "$STAGE/dist/$NAME" --command features </dev/null)" ||
-  die "the staged executable failed on '--command features'"
+# Run as BILLmanager may run it: directly, with a PATH that has no node.
+FEATURES="$(env -i PATH=/nonexistent MGR_ROOT="$MGR_ROOT" PMISPLICENSE_LOG=/dev/null "$STAGE/dist/$NAME" --command features </dev/null)" ||
+  die "the staged executable failed on '--command features' when run with a PATH that has no node"
 case "$FEATURES" in
-  *'<feature name="open"/>'*) say "checked: '$NAME --command features' answers" ;;
+  *'<feature name="open"/>'*) say "checked: '$NAME --command features' answers, without node in PATH" ;;
   *) die "the staged executable printed no features document" ;;
 esac
-VERSION="$(node "$STAGE/dist/$NAME" --version </dev/null)" || die "the staged executable failed on '--version'"
+VERSION="$(env -i PATH=/nonexistent "$STAGE/dist/$NAME" --version </dev/null)" || die "the staged executable failed on '--version'"
 
 # ---------------------------------------------------------------------- install: put in place
 OLD=""

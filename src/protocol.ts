@@ -27,7 +27,11 @@ const COMMANDS: Record<string, () => Promise<ProtocolCommand>> = {
   resume: () => import('./commands/resume.js'),
   setparam: () => import('./commands/setparam.js'),
   sync_item: () => import('./commands/sync_item.js'),
+  gen_key: () => import('./commands/gen_key.js'),
 };
+
+/** Every protocol command the runner knows (`features` lists the ones BILLmanager may call). */
+export const PROTOCOL_COMMANDS: readonly string[] = Object.keys(COMMANDS);
 
 /** BILLmanager runs these with --runningoperation; their failures count towards going manual. */
 export const ITEM_OPERATIONS = ['open', 'prolong', 'close', 'suspend', 'resume', 'setparam'] as const;
@@ -76,12 +80,29 @@ async function reportFailure(args: ProtocolArgs, p: Paths, err: ModuleError): Pr
     }
     if (manual) {
       log.info(`running operation ${ro} goes to manual: ${err.retryable ? `${MANUAL_AFTER} failures in a row` : 'retrying will not cure it'}`);
-      await host.goManual(ro, args.item, args.command);
+      await goManualOnce(host, p, ro, args.item, args.command);
     } else {
       log.info(`running operation ${ro} left for BILLmanager's retry`);
     }
   } catch (e) {
     log.error(`could not report the failure to BILLmanager: ${asModuleError(e).message}`);
+  }
+}
+
+/** Goes manual with at most one task per running operation (SPEC 5.9): the state records the task.
+ *  Without a usable state the task is still created (a task too many beats none). */
+async function goManualOnce(host: import('./host/host.js').Host, p: Paths, ro: number, item: number | null, command: string): Promise<void> {
+  let store: import('./pool/store.js').LicenseStore | null = null;
+  try {
+    const { openStore } = await import('./pool/store.js');
+    store = openStore(p.db);
+  } catch (e) {
+    log.error(`task record unavailable: ${asModuleError(e).message}`);
+  }
+  try {
+    await host.goManual(ro, item, command, store ?? undefined);
+  } finally {
+    store?.close();
   }
 }
 

@@ -236,6 +236,33 @@ esac
     expect(r.stdout).to.include('<itemtype name="soft"/>');
   });
 
+  // SPEC 5.9: BILLmanager starts the module with its own PATH, which need not contain node.
+  it('the executable, the panel handler and the cron command run with a PATH that has no node', function () {
+    const p = paths();
+    const noNode = { PATH: '/nonexistent', MGR_ROOT: mgr };
+    const f = spawnSync(p.link, ['--command', 'features'], { cwd: '/', env: noNode, encoding: 'utf8' });
+    expect(f.status, explain(f)).to.equal(0);
+    expect(f.stdout).to.include('<feature name="open"/>');
+    // It names the node it was installed with, by absolute path.
+    const firstLine = readFileSync(p.exe, 'utf8').split('\n')[0]!;
+    expect(firstLine).to.match(/^#!\/\S+$/).and.to.not.include('/usr/bin/env');
+    expect(spawnSync(firstLine.slice(2), ['-e', 'process.stdout.write(process.version)'], { encoding: 'utf8' }).stdout).to.match(/^v\d+\./);
+
+    // COREmanager's handler environment: the request in PARAM_*, the user in AUTH_*, a page on stdin.
+    const h = spawnSync(p.handler, [], {
+      cwd: '/',
+      env: { PATH: '/nonexistent', PARAM_func: 'pmisplicense.periods', PARAM_plid: '1', AUTH_USER: 'root', AUTH_LEVEL: '30' },
+      input: '<doc/>',
+      encoding: 'utf8',
+    });
+    expect(h.status, explain(h)).to.equal(0);
+    expect(h.stdout.trimStart()).to.match(/^(<\?xml[^>]*\?>\s*)?<doc[\s>]/);
+
+    const job = readFileSync(p.cron, 'utf8').split('\n').find((l) => /^\d/.test(l))!.split(/\s+/);
+    const c = spawnSync('/bin/sh', ['-c', job.slice(6).join(' ')], { cwd: '/', env: noNode, encoding: 'utf8' });
+    expect(c.status, explain(c)).to.equal(0);
+  });
+
   it('the installed runtime loads better-sqlite3 from lib/, not from the checkout', function () {
     const p = paths();
     const script =

@@ -23,7 +23,7 @@ describe('protocol', function () {
   it('features prints the features document', async () => {
     const r = await w.command('features');
     expect(r.code).to.equal(0);
-    for (const f of ['check_connection', 'open', 'suspend', 'resume', 'close', 'setparam', 'prolong', 'sync_item']) expect(r.stdout).to.include(`<feature name="${f}"/>`);
+    for (const f of ['check_connection', 'open', 'suspend', 'resume', 'close', 'setparam', 'prolong', 'sync_item', 'gen_key']) expect(r.stdout).to.include(`<feature name="${f}"/>`);
     expect(r.stdout).to.include('<itemtype name="soft"/>').and.to.include('<param name="password" crypted="yes"/>');
   });
 
@@ -91,6 +91,22 @@ describe('protocol', function () {
     expect(w.host.sim.tasks().map((t) => [t.item, t.runningoperation])).to.deep.equal([[140, 40]]);
     expect(w.purchases()).to.equal(0);
     expect(r.stdout + w.logText()).to.not.include('not-the-password');
+  });
+
+  it('at most one task per running operation: a rerun that fails again creates no second task (SPEC 5.9)', async () => {
+    w.host.sim.addModule({ id: MODULE, url: w.sandbox.url, username: SANDBOX_USER, password: 'not-the-password' });
+    w.addService({ id: 148, expiredate: '2026-02-10' });
+    for (let i = 1; i <= 3; i++) {
+      const r = await w.command('open', { item: 148, ro: 48 });
+      expect(r.code, `run ${i}`).to.equal(1);
+      expect(w.host.sim.runningOperation(48)!.errorxml, `run ${i} recorded`).to.match(/<error type="auth"/);
+    }
+    expect(w.host.sim.runningOperation(48)!.manual).to.equal(true);
+    expect(w.host.sim.tasks().map((t) => [t.item, t.runningoperation])).to.deep.equal([[148, 48]]);
+    expect(w.host.sim.calls('task.edit')).to.have.length(1);
+    // Another running operation of the same service gets its own task.
+    expect((await w.command('open', { item: 148, ro: 49 })).code).to.equal(1);
+    expect(w.host.sim.tasks().map((t) => t.runningoperation)).to.deep.equal([48, 49]);
   });
 
   it('HTTP 500 during open: recorded and left for retry; the retry succeeds', async () => {

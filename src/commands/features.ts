@@ -8,15 +8,16 @@ export function asksForFeatures(argv: readonly string[]): boolean {
   return command === 'features' || command === '--command=features';
 }
 
+/** What BILLmanager may ask of the module (SPEC 3); `gen_key` is its "new key" for software. */
+export const FEATURES = ['check_connection', 'open', 'suspend', 'resume', 'close', 'setparam', 'prolong', 'sync_item', 'gen_key'] as const;
+
 export function featuresDocument(): string {
   return (
     '<doc>' +
     '<itemtypes><itemtype name="soft"/></itemtypes>' +
     '<params><param name="url"/><param name="username"/><param name="password" crypted="yes"/></params>' +
     '<features>' +
-    ['check_connection', 'open', 'suspend', 'resume', 'close', 'setparam', 'prolong', 'sync_item']
-      .map((f) => `<feature name="${f}"/>`)
-      .join('') +
+    FEATURES.map((f) => `<feature name="${f}"/>`).join('') +
     '</features>' +
     '</doc>\n'
   );

@@ -1,4 +1,23 @@
-// `setparam` (SPEC 3, 5): see Lifecycle.setparam.
+// `setparam` (SPEC 3, 5): see Lifecycle.setparam. A failure during a tariff change is rolled back
+// as ISPsystem's module base does (SPEC 5.6 v3: src/pool/rollback.ts); the error stands.
+import type { ManagedLicense } from '../pool/store.js';
+import type { ProtocolContext } from '../protocol.js';
 import { itemCommand } from './item.js';
 
-export const { run } = itemCommand('setparam', 'setparam', ({ lifecycle, service }) => lifecycle.setparam(service));
+export async function run(ctx: ProtocolContext): Promise<string> {
+  // The license the service had when the change started: the one a failed change may give back.
+  let before: ManagedLicense | null = null;
+  const command = itemCommand('setparam', 'setparam', ({ lifecycle, service, store }) => {
+    before = store.licenseOfService(service.id);
+    return lifecycle.setparam(service);
+  });
+  try {
+    return await command.run(ctx);
+  } catch (e) {
+    if (ctx.args.item !== null) {
+      const { rollbackFailedSetparam } = await import('../pool/rollback.js');
+      await rollbackFailedSetparam(ctx.paths, ctx.args.item, before);
+    }
+    throw e;
+  }
+}

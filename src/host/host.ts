@@ -51,6 +51,18 @@ function formFields(doc: XmlElement): FormField[] {
   return doc.children.filter((c) => c.children.length === 0 && !['tparams', 'slist', 'metadata'].includes(c.name)).map((c) => ({ name: c.name, value: c.text }));
 }
 
+/**
+ * The module's own record of the tasks it made (SPEC 5.9: at most one per running operation).
+ * LicenseStore has these.
+ */
+export interface TaskRecord {
+  claimTask(runningOperation: number, item: number, command: string): boolean;
+  releaseTaskClaim(runningOperation: number): void;
+}
+
+/** The product type the module serves (features: itemtype soft), and the one whose form it reads. */
+export const SERVICE_ITEMTYPE = 'soft';
+
 /** The paramlist names the module reads (SPEC 4); their case as BILLmanager's config spells them. */
 const DB_PARAMS = ['DBHost', 'DBUser', 'DBPassword', 'DBName', 'DBSocket'] as const;
 
@@ -104,7 +116,11 @@ export class Host {
       period: childText(doc, 'period').trim(),
       expiredate: normalizeDay(childText(doc, 'expiredate')),
       pricelist: childText(doc, 'pricelist').trim(),
-      itemtype: childText(doc, 'itemtype').trim(),
+      // Never read from the form (SPEC 4 v3: no public soft.edit shows it; ISPsystem's modules read it
+      // by SQL, item → pricelist → itemtype.intname, Module::ItemQuery in processing/certificate/
+      // sslstore/module.cpp of ISPsystemLLC/billmanager). The module serves only `soft`, and this is
+      // soft.edit's answer; where the database is read (open, setparam) it gives the internal name.
+      itemtype: SERVICE_ITEMTYPE,
       processingmodule: intOrNull(childText(doc, 'processingmodule')),
       status: intOrNull(statusText) ?? 0,
       licenseId,
@@ -178,6 +194,11 @@ export class Host {
     await this.call(`service.post${op}`, { sok: 'ok', elid: item });
   }
 
+  /** Returns the service to the tariff it had before a change that failed (SPEC 5.6 v3). */
+  async rollbackTariffChange(item: number): Promise<void> {
+    await this.call('service.changepricelist.rollback', { sok: 'ok', elid: item });
+  }
+
   /** Stores the error document on the running operation. Registered secrets are masked on the way (SPEC 6). */
   async recordFailure(runningOperation: number, errorXml: string): Promise<void> {
     await this.call('runningoperation.edit', { sok: 'ok', elid: runningOperation, errorxml: mask(errorXml) });
@@ -187,9 +208,12 @@ export class Host {
    * Stops BILLmanager's automatic retries and opens a task for the staff. Returns the task type,
    * or null when the host has no task type for the command (then no task is created, as in
    * ISPsystem's own modules). Without a service (a command line without a usable --item) there is
-   * nothing to attach a task to: the operation only goes manual.
+   * nothing to attach a task to: the operation only goes manual. With `made` (the module's record),
+   * a running operation that already has its task gets no second one (SPEC 5.9; ISPsystem's module
+   * base checks the host's task table for the running operation before task.edit, Module::Run in
+   * processing/certificate/sslstore/module.cpp of ISPsystemLLC/billmanager).
    */
-  async goManual(runningOperation: number, item: number | null, command: string): Promise<number | null> {
+  async goManual(runningOperation: number, item: number | null, command: string, made?: TaskRecord): Promise<number | null> {
     await this.call('runningoperation.setmanual', { sok: 'ok', elid: runningOperation });
     if (item === null) {
       log.warn(`running operation ${runningOperation} is manual; no service id on the command line, so no task created`);
@@ -201,7 +225,16 @@ export class Host {
       log.warn(`BILLmanager has no task type for operation '${command}'; running operation ${runningOperation} is manual, no task created`);
       return null;
     }
-    await this.call('task.edit', { sok: 'ok', item, runningoperation: runningOperation, type });
+    if (made && !made.claimTask(runningOperation, item, command)) {
+      log.info(`running operation ${runningOperation} already has its task; no second one created`);
+      return null;
+    }
+    try {
+      await this.call('task.edit', { sok: 'ok', item, runningoperation: runningOperation, type });
+    } catch (e) {
+      made?.releaseTaskClaim(runningOperation);
+      throw e;
+    }
     return type;
   }
 }

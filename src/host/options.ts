@@ -37,6 +37,9 @@ export interface TariffOption {
 export interface ServiceOptions {
   /** The service's tariff (item.pricelist). */
   tariff: number;
+  /** The tariff's product type, item → pricelist → itemtype.intname (as ISPsystem's Module::ItemQuery
+   *  reads it); null when the database does not say. What tariff-limited period rules compare. */
+  itemtype: string | null;
   options: TariffOption[];
 }
 
@@ -193,8 +196,14 @@ export class OptionsReader {
   async optionsOfMany(items: readonly number[]): Promise<Map<number, ServiceOptions>> {
     const out = new Map<number, ServiceOptions>();
     if (items.length === 0) return out;
-    const tariffRows = await this.rows<RowDataPacket & { id: number; pricelist: number | null }>('SELECT id, pricelist FROM item WHERE id IN (?)', [items]);
-    for (const r of tariffRows) if (r.pricelist !== null) out.set(Number(r.id), { tariff: Number(r.pricelist), options: [] });
+    const tariffRows = await this.rows<RowDataPacket & { id: number; pricelist: number | null; itemtype: string | null }>(
+      'SELECT i.id AS id, i.pricelist AS pricelist, t.intname AS itemtype FROM item i LEFT JOIN pricelist p ON p.id = i.pricelist LEFT JOIN itemtype t ON t.id = p.itemtype WHERE i.id IN (?)',
+      [items],
+    );
+    for (const r of tariffRows) {
+      const itemtype = (r.itemtype ?? '').trim();
+      if (r.pricelist !== null) out.set(Number(r.id), { tariff: Number(r.pricelist), itemtype: itemtype || null, options: [] });
+    }
     if (out.size === 0) return out;
     const rows = await this.rows<OptionRow>(OPTIONS_SQL, [[...out.keys()]]);
     const tariffs = [...new Set([...out.values()].map((s) => s.tariff))];
@@ -224,6 +233,18 @@ export class OptionsReader {
       out.get(Number(r.service))?.options.push(option);
     }
     return out;
+  }
+
+  /**
+   * item.lastpricelist: the tariff a service is being changed from (> 0 while a tariff change is
+   * pending), as ISPsystem's module base reads it before rolling a failed setparam back
+   * (Module::Run in processing/certificate/sslstore/module.cpp of ISPsystemLLC/billmanager).
+   * 0 when there is none or the database does not know the service.
+   */
+  async lastPricelist(item: number): Promise<number> {
+    const rows = await this.rows<RowDataPacket & { lastpricelist: string | number | null }>('SELECT lastpricelist FROM item WHERE id = ?', [item]);
+    const n = num(rows[0]?.lastpricelist ?? null);
+    return n !== null && n > 0 ? n : 0;
   }
 
   /** Every service's `license_id` param in one query (itemparam: item, intname, value). */

@@ -120,8 +120,9 @@ export async function findPanel(host: Host, service: Service): Promise<PanelFind
 
 /** The service with the panel and add-ons of SPEC 4, for `open` and `setparam`; a value error when the panel cannot be determined. */
 export async function withResolvedPanel(host: Host, service: Service): Promise<Service> {
-  const { resolution } = await findPanel(host, service);
+  const { resolution, options } = await findPanel(host, service);
   if (resolution.error || resolution.panel === null) throw resolution.error ?? new BadInputError('panel', '', resolution.why);
   log.info(`service ${service.id}: panel ${resolution.panel} from ${resolution.why}; upstream add-ons: ${Object.keys(resolution.addons).length ? Object.entries(resolution.addons).map(([k, v]) => `${k}=${v}`).join(', ') : 'none'}`);
-  return { ...service, panel: resolution.panel, addons: resolution.addons };
+  // The product type as the database gives it (SPEC 4 v3), for the tariff-limited period rules.
+  return { ...service, panel: resolution.panel, addons: resolution.addons, itemtype: options?.itemtype ?? service.itemtype };
 }

@@ -77,7 +77,8 @@ export interface JournalEntry {
 // that each change names and bumps; 'releasing' holds a license between taking it off a service and
 // finishing its release upstream; an unknown period (NULL) is kept rather than guessed. v4, measured
 // at scale (npm run bench): "is this upstream id known" scanned the table once per account license
-// in reconcile, and the pool's tie-break on the id needed a sort.
+// in reconcile, and the pool's tie-break on the id needed a sort. task_made (SPEC 5.9): at most one
+// task per running operation, the module's own record of the tasks it made.
 const MIGRATIONS: string[] = [
   `CREATE TABLE license (
      module INTEGER NOT NULL,
@@ -154,6 +155,7 @@ const MIGRATIONS: string[] = [
    DROP INDEX license_pool;
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate, upstream_id);`,
   `ALTER TABLE license ADD COLUMN tariff_name TEXT NOT NULL DEFAULT '';`,
+  `CREATE TABLE IF NOT EXISTS task_made (runningoperation INTEGER PRIMARY KEY, item INTEGER NOT NULL, command TEXT NOT NULL, at TEXT NOT NULL);`,
 ];
 
 /** The columns a transition may set (never the key, the version or the time: cas() does those). */
@@ -410,6 +412,18 @@ export class LicenseStore {
     return this.cas(read, ['bound', 'suspended', 'releasing', 'free'], { ...(facts ? factColumns(facts) : {}), state: to, item: null, released_from: null });
   }
 
+  /**
+   * SPEC 5.6 (v3.1): a tariff change that failed is rolled back, and the license released for it,
+   * still free in the pool, goes back to the service it came from. Null when the license is no
+   * longer as read (another process took it) or the service has a license meanwhile.
+   */
+  rebindReleased(read: ManagedLicense, item: number): ManagedLicense | null {
+    return this.exclusive(() => {
+      if (this.licenseOfService(item)) return null;
+      return this.cas(read, ['free'], { state: 'bound', item, released_from: null });
+    });
+  }
+
   /** Left the pool, or vanished upstream. */
   markGone(read: ManagedLicense, facts: LicenseFacts | null = null): ManagedLicense | null {
     return this.settle(read, 'gone', facts);
@@ -559,6 +573,22 @@ export class LicenseStore {
 
   resetFailures(item: number, command: string): void {
     this.sql('DELETE FROM failure_count WHERE item = ? AND command = ?').run(item, command);
+  }
+
+  // --- tasks made for running operations (SPEC 5.9) ------------------------------------------
+
+  /**
+   * Claims the one task of a running operation before it is created: true for the first claim,
+   * false when this module already made (or is making) one for it. Claimed before `task.edit`, so
+   * two processes, or a rerun after a crash in between, never make a second task.
+   */
+  claimTask(runningOperation: number, item: number, command: string): boolean {
+    return this.sql('INSERT OR IGNORE INTO task_made (runningoperation, item, command, at) VALUES (?, ?, ?, ?)').run(runningOperation, item, command, new Date().toISOString()).changes === 1;
+  }
+
+  /** The task could not be created after all: a later failure of the operation may try again. */
+  releaseTaskClaim(runningOperation: number): void {
+    this.sql('DELETE FROM task_made WHERE runningoperation = ?').run(runningOperation);
   }
 
   // --- period rules ------------------------------------------------------------------------

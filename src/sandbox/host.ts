@@ -447,7 +447,8 @@ export const render = {
       ['period', s.period],
       ['expiredate', s.expiredate],
       ['pricelist', s.pricelist],
-      ['itemtype', s.itemtype],
+      // No `itemtype`: a real soft.edit does not show it (SPEC 4 v3); the service's product type
+      // decides only which form answers (`<itemtype>.edit`).
       ['processingmodule', s.processingmodule === null ? '' : String(s.processingmodule)],
       ['status', String(s.status)],
       ...Object.entries(s.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
@@ -573,6 +574,14 @@ function perform(db: Db, req: Request): string {
       db.prepare('INSERT INTO task (item, runningoperation, type, at) VALUES (?, ?, ?, ?)').run(item, ro, type, now);
       return render.ok(func, params);
     }
+    case 'service.changepricelist.rollback': {
+      // BILLmanager returns the service to the tariff it had before a change (SPEC 5.6 v3).
+      requireSok(params);
+      const elid = intParam(params, 'elid');
+      if (!readService(db, elid)) throw missed('elid', String(elid));
+      restorePreviousTariff(db, elid);
+      return render.ok(func, params);
+    }
     case 'itemtype':
     case 'pricelist':
       return renderCatalogList(db, func, params);
@@ -684,4 +693,28 @@ function renderCatalogList(db: Db, func: 'itemtype' | 'pricelist', params: Recor
     .map((r) => `<elem>${el('id', String(r.id))}${el('name', r.name)}${func === 'itemtype' ? el('intname', r.intname) : el('itemtype', String(r.itemtype ?? ''))}</elem>`)
     .join('');
   return `${docOpen(func)}${elems}${tparams(func, params)}</doc>\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A pending tariff change (BILLmanager's item.lastpricelist): what `service.changepricelist.rollback`
+// restores. Kept in its own table, created on first use; without a record the rollback only answers ok.
+
+/** Records that service `id` was moved off tariff `previous.pricelist` (with its product-type panel). */
+export function setSimTariffChange(dbPath: string, id: number, previous: { pricelist: string; panel: string }): void {
+  const db = open(dbPath, false);
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS sim_tariff_change (service INTEGER PRIMARY KEY, pricelist TEXT NOT NULL, panel TEXT NOT NULL)');
+    db.prepare('INSERT OR REPLACE INTO sim_tariff_change (service, pricelist, panel) VALUES (?, ?, ?)').run(id, previous.pricelist, previous.panel);
+  } finally {
+    db.close();
+  }
+}
+
+function restorePreviousTariff(db: Db, id: number): void {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sim_tariff_change'").get() !== undefined;
+  if (!hasTable) return;
+  const prev = db.prepare('SELECT pricelist, panel FROM sim_tariff_change WHERE service = ?').get(id) as { pricelist: string; panel: string } | undefined;
+  if (!prev) return;
+  db.prepare('UPDATE service SET pricelist = ?, panel = ? WHERE id = ?').run(prev.pricelist, prev.panel, id);
+  db.prepare('DELETE FROM sim_tariff_change WHERE service = ?').run(id);
 }

@@ -6,6 +6,7 @@ import { Host, ServiceNotFoundError, ModuleNotFoundError } from '../../src/host/
 import { HostReplyError } from '../../src/host/mgrctl.js';
 import { HostError } from '../../src/errors.js';
 import { addSecret, closeLog, openLog } from '../../src/log.js';
+import { openStore } from '../../src/pool/store.js';
 import { SIM_TASK_TYPES } from '../../src/sandbox/host.js';
 import { newFakeHost, type FakeHost } from '../support/fake-host.js';
 
@@ -248,6 +249,23 @@ describe('Host (against the simulated host)', function () {
       expect(fake.sim.runningOperation(77)!.manual).to.equal(true);
       expect(fake.sim.tasks()).to.have.length(1);
       expect(fake.sim.tasks()[0]).to.include({ item: 2417, runningoperation: 77, type: SIM_TASK_TYPES.open });
+    });
+
+    it("goManual with the module's task record: one task per running operation; a task.edit that failed may be tried again", async () => {
+      const store = openStore(join(fake.dir, 'state.db'));
+      try {
+        expect(await host.goManual(80, 2417, 'open', store)).to.equal(SIM_TASK_TYPES.open);
+        expect(await host.goManual(80, 2417, 'open', store)).to.equal(null);
+        expect(fake.sim.tasks().map((t) => t.runningoperation)).to.deep.equal([80]);
+        expect(fake.sim.runningOperation(80)!.manual).to.equal(true);
+        // task.edit fails: no task made, so the claim is released and the next failure tries again.
+        fake.sim.injectFault({ func: 'task.edit', kind: 'exit' });
+        expect(await rejection(host.goManual(81, 2417, 'open', store))).to.be.instanceOf(HostError);
+        expect(await host.goManual(81, 2417, 'open', store)).to.equal(SIM_TASK_TYPES.open);
+        expect(fake.sim.tasks().map((t) => t.runningoperation)).to.deep.equal([80, 81]);
+      } finally {
+        store.close();
+      }
     });
 
     it('goManual without a task type for the command sets manual and creates no task', async () => {

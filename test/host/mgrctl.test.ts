@@ -144,7 +144,7 @@ describe('recorded BILLmanager replies vs. the simulated host', function () {
     try {
       const soft = parseXml(readFileSync(join(fixtures, 'soft.edit.xml'), 'utf8'));
       const params: Record<string, string> = {};
-      const base = ['id', 'ip', 'panel', 'period', 'expiredate', 'pricelist', 'itemtype', 'processingmodule', 'status', 'tparams', 'slist'];
+      const base = ['id', 'ip', 'panel', 'period', 'expiredate', 'pricelist', 'processingmodule', 'status', 'tparams', 'slist'];
       // Tariff options as BILLmanager's form shows them: addon_<host option id>, with an slist for an enumeration.
       const formOptions = soft.children
         .filter((c) => /^addon_\d+$/.test(c.name))
@@ -161,7 +161,7 @@ describe('recorded BILLmanager replies vs. the simulated host', function () {
         period: childText(soft, 'period'),
         expiredate: childText(soft, 'expiredate'),
         pricelist: childText(soft, 'pricelist'),
-        itemtype: childText(soft, 'itemtype'),
+        itemtype: 'soft', // the form's func names it (soft.edit); the form itself does not (SPEC 4 v3)
         processingmodule: Number(childText(soft, 'processingmodule')),
         status: Number(childText(soft, 'status')),
         params,

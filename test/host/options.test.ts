@@ -75,6 +75,16 @@ describe('OptionsReader (BILLmanager database, read-only)', function () {
     expect(byKey(await read(100))).to.deep.equal({ oldkept: '1', partkept: '4', licensetype: 'nopanel', ok: '2' });
   });
 
+  it("gives the tariff's product type (item → pricelist → itemtype.intname), null when the tariff names none", async () => {
+    await cat.itemtype(1, 'soft');
+    await cat.tariff(20, 1);
+    await cat.tariff(30);
+    await cat.service(null, 100, 20, []);
+    await cat.service(null, 101, 30, []);
+    expect((await read(100))!.itemtype).to.equal('soft');
+    expect((await read(101))!.itemtype).to.equal(null);
+  });
+
   it('reads many services at once, and every license_id param in one query', async () => {
     await cat.tariff(20);
     await cat.tariff(30);
@@ -161,22 +171,23 @@ describe('OptionsReader (BILLmanager database, read-only)', function () {
 describe('resolvePanel (SPEC 4 order of sources)', () => {
   const enumOpt = (id: number, key: string, value: string | null, items: string[]) => ({ id, key, intname: key, addontype: 3, value, valueFrom: 'service' as const, items });
   it('option panel beats a panel-like enumeration and the parameter', () => {
-    const r = resolvePanel(1, '55331', { tariff: 20, options: [enumOpt(2, 'other', '4601', ['4601']), enumOpt(3, 'panel', '3541', ['3541'])] });
+    const r = resolvePanel(1, '55331', { tariff: 20, itemtype: null, options: [enumOpt(2, 'other', '4601', ['4601']), enumOpt(3, 'panel', '3541', ['3541'])] });
     expect(r).to.include({ panel: '3541', source: 'option panel', error: null });
   });
   it('a panel option without a value is a value error, not a fallback to the parameter', () => {
-    const r = resolvePanel(1, '3541', { tariff: 20, options: [enumOpt(3, 'panel', null, [])] });
+    const r = resolvePanel(1, '3541', { tariff: 20, itemtype: null, options: [enumOpt(3, 'panel', null, [])] });
     expect(r.panel).to.equal(null);
     expect(r.error!.type).to.equal('value');
     expect(r.why).to.match(/neither a chosen nor a default value/);
   });
   it('a panel value that is not a tariff id nor nopanel is a value error', () => {
-    const r = resolvePanel(1, '', { tariff: 20, options: [enumOpt(3, 'panel', 'ispmanager-lite', ['ispmanager-lite'])] });
+    const r = resolvePanel(1, '', { tariff: 20, itemtype: null, options: [enumOpt(3, 'panel', 'ispmanager-lite', ['ispmanager-lite'])] });
     expect(r.error!.message).to.match(/is not a tariff id/);
   });
   it('only options named addon_<digits> become upstream add-ons', () => {
     const r = resolvePanel(1, '3541', {
       tariff: 20,
+      itemtype: null,
       options: [
         { id: 4, key: 'addon_4602', intname: 'addon_4602', addontype: 2, value: '3', valueFrom: 'service', items: [] },
         { id: 5, key: 'addon_x', intname: 'addon_x', addontype: 2, value: '1', valueFrom: 'tariff', items: [] },

@@ -23,7 +23,7 @@ const SCHEMA = [
      addontype INT NULL, billtype INT NULL, active VARCHAR(3) NULL, compound INT NULL, addonlimit BIGINT NULL,
      addonbool VARCHAR(3) NULL, enumerationitem INT NULL)`,
   `CREATE TABLE item (id INT PRIMARY KEY, parent INT NULL, pricelist INT NULL, intvalue BIGINT NULL,
-     addonlimit BIGINT NULL, boolvalue VARCHAR(3) NULL, enumerationitem INT NULL)`,
+     addonlimit BIGINT NULL, boolvalue VARCHAR(3) NULL, enumerationitem INT NULL, lastpricelist INT NULL)`,
   'CREATE TABLE itemparam (id INT AUTO_INCREMENT PRIMARY KEY, item INT NOT NULL, intname VARCHAR(64) NOT NULL, value TEXT NULL)',
 ];
 const TABLES = ['itemtype', 'enumerationitem', 'pricelist', 'item', 'itemparam'];
@@ -203,8 +203,9 @@ export class Catalog {
     await this.db.exec('INSERT INTO itemtype (id, intname) VALUES (?, ?)', [id, intname]);
   }
 
-  async tariff(id: number): Promise<void> {
-    await this.db.exec("INSERT INTO pricelist (id, parent, intname, addontype, billtype, active) VALUES (?, NULL, NULL, NULL, 1, 'on')", [id]);
+  /** A tariff plan; `itemtype` is its product type's itemtype.id (what item → pricelist → itemtype reads). */
+  async tariff(id: number, itemtype: number | null = null): Promise<void> {
+    await this.db.exec("INSERT INTO pricelist (id, parent, intname, itemtype, addontype, billtype, active) VALUES (?, NULL, NULL, ?, NULL, 1, 'on')", [id, itemtype]);
   }
 
   async option(tariff: number, o: OptionSpec): Promise<void> {
