@@ -177,13 +177,21 @@ const COMMANDS: readonly CommandSpec[] = [
     path: ['maintain'],
     brief: 'daily upkeep run by cron: renewals, missing keys, expired pooled licenses',
     summary: 'Daily upkeep (cron runs it): renew bound licenses within 5 days of expiry, fill in missing keys, drop pooled licenses that expired. Each failure is one line on stderr; exit 1 if any.',
-    options: [moduleOpt(false, 'only this module (default: every module)')],
+    options: [
+      moduleOpt(false, 'only this module (default: every module)'),
+      { name: 'dry-run', kind: 'flag', describe: 'only say what a run would renew (with prices), fill in and drop; no call that changes anything' },
+    ],
     examples: [
       ['maintain', 'what cron runs every day'],
       ['maintain --module 1', 'only the licenses of module 1'],
+      ['maintain --dry-run', 'what a run would do now, and what the renewals would cost'],
     ],
     logs: true,
     run: async (p, g) => {
+      if (g.flag('dry-run')) {
+        const { maintainDryRun } = await import('./commands/dry-run.js');
+        return maintainDryRun(p, g.number('module') ?? null);
+      }
       const { maintain } = await import('./commands/maintain.js');
       return maintain(p, g.number('module') ?? null);
     },
@@ -198,6 +206,21 @@ const COMMANDS: readonly CommandSpec[] = [
     run: async (p, g) => {
       const { diagnose } = await import('./commands/diagnose.js');
       return diagnose(p, { item: g.number('item')! });
+    },
+  },
+  {
+    path: ['tariffs'],
+    brief: "the licensing server's tariff ids, names and prices",
+    summary: "List the tariffs the licensing server sells to the module's account (pricelist.export): the ids to use as the panel enumeration's internal names, their names, and the price of a month, a year and a lifetime license. Only reads.",
+    options: [moduleOpt(true, 'whose licensing server to ask'), { name: 'json', kind: 'flag', describe: 'print [{"id","name","prices":[{"period","cost","currency"}]}] (cost null = unknown)' }],
+    examples: [
+      ['tariffs --module 1', 'a table: id, name, 1 month, 1 year, lifetime'],
+      ['tariffs --module 1 --json', 'the same for scripts'],
+    ],
+    logs: true,
+    run: async (p, g) => {
+      const { tariffsCommand } = await import('./commands/tariffs.js');
+      return tariffsCommand(p, { module: g.number('module')!, json: g.flag('json') });
     },
   },
   {

@@ -47,6 +47,8 @@ export interface SandboxOptions {
   /** Entries replace the default table's entry of the same pricelist id whole. */
   prices?: PriceTable;
   tariffNames?: Record<string, string>;
+  /** Currency of the prices, as `pricelist.export` names it; default 'EUR'. */
+  currency?: string;
   /** Real ms from an order to its key: 0 (default) = on the next read; negative = only on issueKeys(). */
   keyDelayMs?: number;
   /** Fixed "now" (ISO instant or YYYY-MM-DD); else PMISPLICENSE_NOW of env, else the real clock. */
@@ -834,6 +836,8 @@ export class LicensingSandbox {
         return this.softList(p);
       case 'soft.edit':
         return this.softEdit(elid, p);
+      case 'pricelist.export':
+        return this.pricelistExport(p);
       case 'soft.order.param': {
         requireSok(p, 'soft.order.param');
         if (p.clicked_button !== 'finish') throw new SandboxApiError('value', 'clicked_button', 'soft.order.param takes the order with clicked_button=finish.');
@@ -900,6 +904,29 @@ export class LicensingSandbox {
     const size = limit === Infinity ? Math.max(total, 1) : limit;
     const page = this.state.listPage((num - 1) * size, size);
     return doc(tag('p_elems', page.total) + tag('p_num', num) + tag('p_cnt', size) + page.rows.map(listElem).join(''));
+  }
+
+  /**
+   * `func=pricelist.export` (SPEC 7 v3): the tariffs the account can order with their prices, in the
+   * shape public readers of BILLmanager's price export expect — `<pricelist>` rows with `id`, `name`
+   * and `<price currency="…">` holding `<period type="month" length="1" cost="…"/>` (parsers of
+   * `?func=pricelist.export&out=xml&itemtype=…&onlyavailable=on` on GitHub read
+   * `price/period[type=month][length=1]/@cost`; callers with authinfo also pass `pricelist=ID`).
+   * A year is `type="month" length="12"` (BILLmanager's period codes are months) and lifetime
+   * `type="lifetime" length="0"`: the real spelling of those two is not public, so the client reads
+   * both spellings it can think of and treats anything else as unknown. The sandbox sells only
+   * `soft`: another itemtype gets an empty list.
+   */
+  private pricelistExport(p: Params): string {
+    if (p.itemtype !== undefined && p.itemtype !== '' && p.itemtype !== 'soft') return doc('');
+    const currency = xmlText(this.state.currency);
+    const rows = this.state.exportTariffs(p.pricelist || undefined).map((t) => {
+      const periods = t.prices
+        .map((x) => `<period type="${x.period === 0 ? 'lifetime' : 'month'}" length="${x.period}" cost="${x.cost.toFixed(2)}"/>`)
+        .join('');
+      return `<pricelist>${tag('id', t.id)}${tag('name', t.name)}${tag('itemtype', 'soft')}${tag('active', 'on')}<price currency="${currency}">${periods}</price></pricelist>`;
+    });
+    return doc(rows.join(''));
   }
 
   /** Read (flat), newkey (flat, as ISPsystem's client reads /doc/lickey) or change (nested). */

@@ -37,6 +37,16 @@ export const DEFAULT_TARIFF_NAMES: Record<string, string> = {
 };
 
 export const DEFAULT_BALANCE = 100;
+/** The account's currency, as `pricelist.export` names it in `<price currency="…">`. */
+export const DEFAULT_CURRENCY = 'EUR';
+
+/** One tariff of `pricelist.export`: what the account can order and its prices per order period. */
+export interface ExportedTariff {
+  id: string;
+  name: string;
+  /** Order periods the tariff is sold for, in the table's order (1, 12, 0), with their prices. */
+  prices: { period: OrderPeriod; cost: number }[];
+}
 /** A lifetime license carries this expiredate and never expires whatever the clock says. */
 export const LIFETIME_EXPIREDATE: Day = '2099-12-31';
 /** An expired license is deleted on expiredate + this many days (suspended the days before). */
@@ -171,6 +181,8 @@ export interface StateOptions {
   balance?: number;
   prices?: PriceTable;
   tariffNames?: Record<string, string>;
+  /** Currency of the prices (`pricelist.export`); default DEFAULT_CURRENCY. */
+  currency?: string;
   /** Real milliseconds from an order to its key; 0 = on the next read; negative = only on issueKeys(). */
   keyDelayMs?: number;
   /** Fixed "now" (ISO instant or YYYY-MM-DD); else PMISPLICENSE_NOW from env, else the real clock. */
@@ -268,6 +280,7 @@ export class LicensingState {
   private readonly env: NodeJS.ProcessEnv;
   private readonly prices: PriceTable;
   private readonly tariffNames: Record<string, string>;
+  readonly currency: string;
   private fixedNow: Date | null;
   private money: number;
   private keyDelay: number;
@@ -288,6 +301,7 @@ export class LicensingState {
     this.env = opts.env ?? process.env;
     this.prices = { ...DEFAULT_PRICES, ...(opts.prices ?? {}) };
     this.tariffNames = { ...DEFAULT_TARIFF_NAMES, ...(opts.tariffNames ?? {}) };
+    this.currency = dropXmlForbidden(opts.currency ?? DEFAULT_CURRENCY);
     this.fixedNow = opts.now ? parseInstant(opts.now) : null;
     this.money = checkBalance(opts.balance ?? DEFAULT_BALANCE);
     this.keyDelay = opts.keyDelayMs ?? 0;
@@ -333,6 +347,27 @@ export class LicensingState {
 
   tariffName(pricelist: string): string {
     return this.tariffNames[pricelist] ?? `Tariff ${pricelist}`;
+  }
+
+  /**
+   * The tariffs the account can order, with their prices (`pricelist.export`, SPEC 7 v3): every
+   * tariff of the price table sold for at least one period, in id order; a period the table has no
+   * price for is left out (never sent as 0). `pricelist` narrows it to that one tariff.
+   */
+  exportTariffs(pricelist?: string): ExportedTariff[] {
+    const ids = Object.keys(this.prices).sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    const out: ExportedTariff[] = [];
+    for (const id of ids) {
+      if (pricelist !== undefined && id !== pricelist) continue;
+      const row = this.prices[id] ?? {};
+      const prices: ExportedTariff['prices'] = [];
+      for (const period of [1, 12, 0] as const) {
+        const cost = row[String(period) as '1' | '12' | '0'];
+        if (cost !== undefined) prices.push({ period, cost });
+      }
+      if (prices.length > 0) out.push({ id, name: this.tariffName(id), prices });
+    }
+    return out;
   }
 
   ledger(): LedgerEntry[] {

@@ -20,6 +20,8 @@ import type {
   LicenseStatus,
   LicensingApi,
   OrderRequest,
+  Tariff,
+  TariffPrice,
   UpstreamLicense,
 } from './types.js';
 import { checkUpstreamUrl } from './url.js';
@@ -161,6 +163,64 @@ export function upstreamError(func: string, err: XmlElement, elid?: number | str
     return new LicenseMissingError(elid ?? value, msg);
   }
   return new UpstreamRefusalError(type, object, msg, func);
+}
+
+/**
+ * A `<period type=… length=… cost=…/>` of the price export as a license period in months, or null
+ * when it is not one a license is sold for. Public readers of BILLmanager's export read
+ * `period[type=month][length=1]` (a month); a year may come as month×12 or year×1, lifetime as a
+ * length of 0 or a type of its own — the export's exact spelling of those is not public (SPEC 7).
+ */
+function exportPeriod(type: string, length: string): number | null {
+  const t = type.trim().toLowerCase();
+  const n = Number(length.trim());
+  const whole = /^\d+$/.test(length.trim()) && Number.isSafeInteger(n);
+  if (/^(lifetime|unlimited|forever)$/.test(t)) return 0;
+  if (!whole) return null;
+  if (t === 'month' || t === '') return n;
+  if (t === 'year') return n * 12;
+  return null;
+}
+
+/** A cost attribute as money; anything else (missing, empty, not a number, negative) is unknown. */
+function exportCost(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  const t = raw.trim().replace(',', '.');
+  if (!/^\d+(\.\d+)?$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * `pricelist.export` rows as tariffs. A row without an id is skipped (nothing can be ordered with
+ * it); a period whose cost cannot be read keeps a null cost, so that "unknown" never reads as 0.
+ * Exported for tests.
+ */
+export function parseTariffs(doc: XmlElement): Tariff[] {
+  const out: Tariff[] = [];
+  for (const row of childrenNamed(doc, 'pricelist')) {
+    const id = (child(row, 'id')?.text ?? '').trim();
+    if (!id) continue;
+    const name = (child(row, 'name')?.text ?? '').trim();
+    const prices: TariffPrice[] = [];
+    for (const price of childrenNamed(row, 'price')) {
+      const currency = (price.attrs.currency ?? '').trim() || null;
+      for (const p of childrenNamed(price, 'period')) {
+        const period = exportPeriod(p.attrs.type ?? '', p.attrs.length ?? '');
+        if (period === null || prices.some((x) => x.period === period)) continue;
+        prices.push({ period, cost: exportCost(p.attrs.cost), currency });
+      }
+    }
+    out.push({ id, name, prices });
+  }
+  return out;
+}
+
+/** The price of one tariff and period from a tariffs() answer; null = unknown. */
+export function priceOf(tariffs: readonly Tariff[] | null, pricelist: string, period: number): TariffPrice | null {
+  const t = tariffs?.find((x) => x.id === pricelist);
+  const p = t?.prices.find((x) => x.period === period);
+  return p && p.cost !== null ? p : null;
 }
 
 function checkLicenseId(id: number): void {
@@ -351,6 +411,12 @@ export class LicensingClient implements LicensingApi {
     const day = normalizeDay(raw);
     if (!day) throw broken('service.prolong', `newexpiredate "${raw}" is not a date (license ${id} may have been prolonged)`);
     return day;
+  }
+
+  /** func=pricelist.export (SPEC 7 v3): reads only; the tariffs the account can order, with prices. */
+  async tariffs(): Promise<Tariff[]> {
+    const doc = await this.call('pricelist.export', { itemtype: 'soft', onlyavailable: 'on' });
+    return parseTariffs(doc);
   }
 
   async suspend(id: number): Promise<void> {

@@ -46,6 +46,25 @@ export interface OrderRequest {
   addons: Record<string, string>;
 }
 
+/** One price of a tariff: what a license of `period` costs. */
+export interface TariffPrice {
+  /** License period in months: 1, 12; 0 = lifetime. */
+  period: number;
+  /** null = unknown (the export gave no readable price): never read as free. */
+  cost: number | null;
+  /** The price's currency as the licensing server names it; null when it gives none. */
+  currency: string | null;
+}
+
+/** One tariff the account can order (`pricelist.export`, SPEC 7 v3). */
+export interface Tariff {
+  /** The tariff (pricelist) id, what the panel enumeration's internal name must be. */
+  id: string;
+  name: string;
+  /** The periods the export lists for it, in the export's order. A period not listed is unknown. */
+  prices: TariffPrice[];
+}
+
 export interface ConnectionSettings {
   url: string;
   username: string;
@@ -74,6 +93,8 @@ export interface LicensingApi {
   order(req: OrderRequest): Promise<number>;
   /** func=service.prolong: returns the new expiredate. */
   prolong(id: number, period: number): Promise<Day>;
+  /** func=pricelist.export itemtype=soft onlyavailable=on: the tariffs the account can order. */
+  tariffs(): Promise<Tariff[]>;
   suspend(id: number): Promise<void>;
   resume(id: number): Promise<void>;
   delete(id: number): Promise<void>;

@@ -45,11 +45,11 @@ describe('admin commands never act on a mistake', function () {
     expect(rules()).to.deep.equal([rule]);
   });
 
-  it('maintain --dry-run does not run maintain', async () => {
+  it('maintain --dry-rnu (a misspelt --dry-run) does not run maintain', async () => {
     const before = w.requests().length;
     const calls = w.host.sim.calls().length;
-    const r = await w.exec(['maintain', '--dry-run']);
-    usageError(r, /maintain has no option "--dry-run"/);
+    const r = await w.exec(['maintain', '--dry-rnu']);
+    usageError(r, /maintain has no option "--dry-rnu" \(did you mean "--dry-run"\?\)/);
     expect(w.requests().length).to.equal(before);
     expect(w.host.sim.calls().length).to.equal(calls);
     expect(w.logText()).to.not.match(/maintain:/);

@@ -1,0 +1,88 @@
+// `maintain --dry-run` (SPEC 3 v3): says what a run would renew (with the licensing server's
+// prices), fill in and drop — and makes no call that changes anything: the sandbox's request log
+// and the simulated host's calls hold only reads, the state file and the account are unchanged.
+// Then the real `maintain` does exactly what the dry run said, at the prices it said.
+import { expect } from 'chai';
+import { pooled } from '../support/pool.js';
+import { changingCalls, changingRequests } from '../support/read-only.js';
+import { MODULE, World } from '../support/world.js';
+
+describe('maintain --dry-run', function () {
+  this.timeout(120_000);
+  let w: World;
+  let lic201 = 0;
+  let lic202 = 0;
+  let lic203 = 0;
+  let expiredPooled = 0;
+
+  before(async () => {
+    w = await World.create({ day: '2026-01-10' });
+    // Two monthly services paid ahead; one whose key comes only after open; one pooled license
+    // that will have expired.
+    w.addService({ id: 201, ip: '203.0.113.21', panel: '3541', period: '1', expiredate: '2026-04-10' });
+    w.addService({ id: 202, ip: '203.0.113.22', panel: '4601', period: '1', expiredate: '2026-04-10' });
+    for (const item of [201, 202]) expect((await w.command('open', { item, ro: item })).code).to.equal(0);
+    w.sandbox.setKeyDelayMs(-1);
+    w.addService({ id: 203, ip: '203.0.113.23', panel: '3541', period: '1', expiredate: '2026-02-10' });
+    expect((await w.command('open', { item: 203, ro: 203 })).code).to.equal(0);
+    w.sandbox.issueKeys();
+    expiredPooled = await pooled(w, { period: 1, createdate: '2025-12-01', expiredate: '2026-02-01', ip: '198.51.100.9' });
+    [lic201, lic202, lic203] = [201, 202, 203].map((item) => w.store((s) => s.licenseOfService(item))!.upstreamId);
+    // Monthly services buy yearly licenses from now on: the renewal is by a year.
+    expect((await w.exec(['periods', 'add', '--module', String(MODULE), '--source', '1', '--target', '12'])).code).to.equal(0);
+    w.setDay('2026-02-06'); // the monthly licenses expire on 2026-02-10: within the 5-day lead
+  });
+  after(async () => {
+    await w.close();
+  });
+
+  let dry = '';
+  it('prints the renewals with their prices, the key to fill in and the pooled license to drop', async () => {
+    const before = { state: w.store((s) => s.licenses()), sandbox: w.sandbox.snapshot(), seq: w.sandbox.lastRequestSeq(), calls: w.host.sim.calls().length, services: [201, 202, 203].map((i) => w.host.sim.service(i)!.params) };
+    const r = await w.exec(['maintain', '--dry-run']);
+    expect(r.code, r.stderr).to.equal(0);
+    dry = r.stdout;
+    expect(dry).to.match(new RegExp(`renew +license ${lic201} of service 201 \\(tariff 3541 ISPmanager Lite\\): expires 2026-02-10, service paid until 2026-04-10; prolong by 12 months: 100\\.00 EUR`));
+    expect(dry).to.match(new RegExp(`renew +license ${lic202} of service 202 \\(tariff 4601[^)]*\\): .*prolong by 12 months: 200\\.00 EUR`));
+    expect(dry).to.match(new RegExp(`key +license ${lic203} of service 203: `));
+    expect(dry).to.match(new RegExp(`drop +license ${expiredPooled} \\(pooled, tariff 3541\\): expired on 2026-02-01`));
+    expect(dry).to.match(/would renew 2 license\(s\) for 300\.00 EUR, fill in 1 key\(s\), drop 1 pooled license\(s\)/);
+    expect(dry).to.not.match(new RegExp(`renew +license ${lic203}`)); // service 203 is not paid beyond its license
+
+    // Nothing that changes anything was asked of anyone; nothing changed.
+    const reqs = w.sandbox.requestsAfter(before.seq);
+    expect(reqs.map((x) => x.func)).to.include.members(['soft', 'pricelist.export', 'soft.edit']);
+    expect(changingRequests(reqs)).to.deep.equal([]);
+    expect(changingCalls(w.host.sim.calls().slice(before.calls))).to.deep.equal([]);
+    expect(w.store((s) => s.licenses())).to.deep.equal(before.state);
+    const after = w.sandbox.snapshot();
+    expect([after.balance, after.ledger, after.licenses]).to.deep.equal([before.sandbox.balance, before.sandbox.ledger, before.sandbox.licenses]);
+    expect([201, 202, 203].map((i) => w.host.sim.service(i)!.params)).to.deep.equal(before.services);
+    expect(w.sandbox.license(lic203)!.lickey).to.not.equal('');
+    expect(r.stdout + r.stderr).to.not.include(w.sandbox.license(lic203)!.lickey);
+  });
+
+  it('the real maintain then does what the dry run said, at the prices it said', async () => {
+    const ledger = w.sandbox.ledger().length;
+    const r = await w.exec(['maintain']);
+    expect(r.code, r.stderr).to.equal(0);
+    const moves = w.sandbox.ledger().slice(ledger);
+    expect(moves.map((m) => [m.kind, m.licenseId, m.period, m.amount])).to.have.deep.members([
+      ['prolong', lic201, 12, 100],
+      ['prolong', lic202, 12, 200],
+    ]);
+    expect(w.store((s) => s.license(MODULE, expiredPooled))!.state).to.equal('gone');
+    expect(w.host.sim.service(203)!.params.lickey).to.equal(w.sandbox.license(lic203)!.lickey);
+    const again = await w.exec(['maintain', '--dry-run']);
+    expect(again.stdout).to.match(/would renew 0 license\(s\) for 0\.00, fill in 0 key\(s\), drop 0 pooled license\(s\)/);
+  });
+
+  it('--module of another id is checked first (exit 2), and --dry-run with a misspelling is refused', async () => {
+    const seq = w.sandbox.lastRequestSeq();
+    expect((await w.exec(['maintain', '--dry-run', '--module', '9'])).code).to.equal(2);
+    const typo = await w.exec(['maintain', '--dryrun']);
+    expect(typo.code).to.equal(2);
+    expect(typo.stderr).to.match(/did you mean "--dry-run"/);
+    expect(w.sandbox.requestsAfter(seq)).to.have.length(0);
+  });
+});
