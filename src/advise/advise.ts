@@ -5,7 +5,7 @@ import type { PeriodRule, Purchase } from '../pool/store.js';
 import { dayNumber, dayString, plusMonths } from './calendar.js';
 import { priceCents, type PriceTable, type Rule, type RuleSet, type ServiceHistory, type Spend } from './model.js';
 import { cheapestCover, type LicenseKind } from './optimum.js';
-import { addSpend, byTariff, emptySpend, licensePeriods, paidUntilOn, replayTariff, UnknownPriceError } from './simulate.js';
+import { addSpend, byTariff, emptySpend, licensePeriods, replayTariff, UnknownPriceError } from './simulate.js';
 
 export interface AdviseInput {
   module: number;
@@ -145,7 +145,14 @@ export function advise(input: AdviseInput): AdviceReport {
     const demand = new Array<number>(D).fill(0);
     for (const s of list) {
       const end = Math.min(s.close ?? to, to);
-      for (let d = Math.max(s.open, from); d < end; d++) if (paidUntilOn(s, d) >= d) demand[d - from]!++;
+      const start = Math.max(s.open, from);
+      // Walk the paid-until steps alongside the days (each step once).
+      let step = -1;
+      let until = Number.NEGATIVE_INFINITY;
+      for (let d = start; d < end; d++) {
+        while (step + 1 < s.paid.length && s.paid[step + 1]!.from <= d) until = s.paid[++step]!.until;
+        if (until >= d) demand[d - from]!++;
+      }
     }
     const kinds: LicenseKind[] = [];
     for (const months of [1, 12]) {

@@ -5,7 +5,18 @@ import type { Day } from '../dates.js';
 
 const MS_PER_DAY = 86_400_000;
 
+const dayCache = new Map<string, number>();
+
 export function dayNumber(day: Day): number {
+  const hit = dayCache.get(day);
+  if (hit !== undefined) return hit;
+  const n = parseDayNumber(day);
+  if (dayCache.size > 100_000) dayCache.clear();
+  dayCache.set(day, n);
+  return n;
+}
+
+function parseDayNumber(day: Day): number {
   const y = Number(day.slice(0, 4));
   const m = Number(day.slice(5, 7));
   const d = Number(day.slice(8, 10));

@@ -82,28 +82,57 @@ export function cheapestCover(demand: readonly number[], kinds: readonly License
   const prevNode = new Int32Array(N);
   const prevArc = new Int32Array(N);
   const done = new Uint8Array(N);
+  const heap: Array<[number, number]> = [];
+  const heapPush = (d: number, v: number): void => {
+    heap.push([d, v]);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]![0] <= heap[i]![0]) break;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  };
+  const heapPop = (): [number, number] => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l]![0] < heap[m]![0]) m = l;
+        if (r < heap.length && heap[r]![0] < heap[m]![0]) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        i = m;
+      }
+    }
+    return top;
+  };
   let flow = 0;
   let cents = 0;
   while (flow < need) {
     dist.fill(INF);
     done.fill(0);
     dist[S] = 0;
-    // Dense Dijkstra: the graph has ~3 arcs a node and a few hundred nodes (days).
-    for (;;) {
-      let u = -1;
-      let best = INF;
-      for (let v = 0; v < N; v++) if (!done[v] && dist[v]! < best) (best = dist[v]!), (u = v);
-      if (u < 0) break;
+    // Dijkstra with a binary heap of (distance, node), stale entries skipped.
+    heap.length = 0;
+    heapPush(0, S);
+    while (heap.length > 0) {
+      const [best, u] = heapPop();
+      if (done[u]) continue;
       done[u] = 1;
       const arcs = graph[u]!;
       for (let i = 0; i < arcs.length; i++) {
         const a = arcs[i]!;
-        if (a.cap <= 0) continue;
+        if (a.cap <= 0 || done[a.to]) continue;
         const nd = best + a.cost + potential[u]! - potential[a.to]!;
         if (nd < dist[a.to]!) {
           dist[a.to] = nd;
           prevNode[a.to] = u;
           prevArc[a.to] = i;
+          heapPush(nd, a.to);
         }
       }
     }

@@ -33,6 +33,7 @@ export interface ChurnOptions {
 }
 
 export function churn(o: ChurnOptions): ChurnService[] {
+  if ((o.periods ?? []).some((p) => p <= 0)) throw new Error('churn: service periods are months (> 0)');
   const rnd = prng(o.seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
   const tariffs = o.tariffs ?? ['3541', '4601'];
