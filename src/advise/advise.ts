@@ -81,6 +81,19 @@ function perPlanRules(services: readonly ServiceHistory[], cost: (rules: Rule[],
   return rulesOf(targets);
 }
 
+/** The license periods the rules give the services, as a short key (run-length encoded). */
+function periodKey(services: readonly ServiceHistory[], rules: readonly Rule[]): string {
+  const periods = licensePeriods(services, rules);
+  let out = '';
+  for (let i = 0; i < periods.length; ) {
+    let j = i;
+    while (j < periods.length && periods[j] === periods[i]) j++;
+    out += `${periods[i]}x${j - i},`;
+    i = j;
+  }
+  return out;
+}
+
 export function advise(input: AdviseInput): AdviceReport {
   const { services, prices, from, to } = input;
   const tariffs = byTariff(services);
@@ -88,7 +101,8 @@ export function advise(input: AdviseInput): AdviceReport {
   const replayCache = new Map<string, Spend | null>();
   const tariffSpend = (tariff: string, rules: readonly Rule[]): Spend | null => {
     const list = tariffs.get(tariff)!;
-    const key = `${tariff}|${licensePeriods(list, rules).join(',')}`;
+    // Rule sets that give this tariff's services the same periods replay alike: one replay.
+    const key = `${tariff}|${periodKey(list, rules)}`;
     if (replayCache.has(key)) return replayCache.get(key)!;
     let s: Spend | null;
     try {
@@ -123,7 +137,7 @@ export function advise(input: AdviseInput): AdviceReport {
   const seen = new Map<string, CandidateResult>();
   const candidates: CandidateResult[] = [];
   for (const set of sets) {
-    const signature = licensePeriods(services, set.rules).join(',');
+    const signature = periodKey(services, set.rules);
     const same = seen.get(signature);
     if (same) {
       if (set.key !== 'current' && same.key === 'current') same.name += ` = ${set.name}`;

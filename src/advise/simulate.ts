@@ -31,7 +31,17 @@ function asPeriodRules(rules: readonly Rule[]): PeriodRule[] {
 /** The license period each service gets under the rules (SPEC 5.1). */
 export function licensePeriods(services: readonly ServiceHistory[], rules: readonly Rule[]): number[] {
   const pr = asPeriodRules(rules);
-  return services.map((s) => licensePeriod({ period: s.period, itemtype: s.itemtype, pricelist: s.hostPricelist }, pr));
+  // Few distinct (period, product type, plan) triples among many services: each is looked up once.
+  const seen = new Map<string, number>();
+  return services.map((s) => {
+    const key = `${s.period}\u0000${s.itemtype}\u0000${s.hostPricelist}`;
+    let p = seen.get(key);
+    if (p === undefined) {
+      p = licensePeriod({ period: s.period, itemtype: s.itemtype, pricelist: s.hostPricelist }, pr);
+      seen.set(key, p);
+    }
+    return p;
+  });
 }
 
 export function emptySpend(): Spend {
@@ -138,6 +148,29 @@ export function replayTariff(tariff: string, services: readonly ServiceHistory[]
     schedule(i, l, d);
   };
   const paidToday: number[] = [];
+  /** Index of the first pooled license expiring after `day` (lifetime ones expire never). */
+  const firstAfter = (day: number): number => {
+    let lo = 0;
+    let hi = free.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (exp[free[mid]!]! > day) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  /** Where license l goes in the pool's (expiry, id) order. */
+  const insertAt = (l: number): number => {
+    let lo = 0;
+    let hi = free.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = free[mid]!;
+      if (exp[m]! > exp[l]! || (exp[m] === exp[l] && m > l)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
 
   for (let d = from; d < to; d++) {
     for (const i of cal.closes.get(d) ?? []) {
@@ -146,7 +179,7 @@ export function replayTariff(tariff: string, services: readonly ServiceHistory[]
       if (l < 0) continue;
       licOf[i] = -1;
       // SPEC 5.4: paid time left (or lifetime) → the pool; none → deleted.
-      if (exp[l]! >= d) free.push(l);
+      if (exp[l]! >= d) free.splice(insertAt(l), 0, l);
     }
     paidToday.length = 0;
     const opens = cal.opens.get(d);
@@ -156,26 +189,21 @@ export function replayTariff(tariff: string, services: readonly ServiceHistory[]
         alive.add(i);
         paidToday.push(i);
         paidUntil[i] = paidUntilOn(services[i]!, d);
-        // SPEC 5.5: outlasting the lead, expires first; then lifetime; then within the lead.
+        // SPEC 5.5: outlasting the lead, expires first; then lifetime; then within the lead. The pool
+        // is kept sorted by (expiry, id), lifetime last, so that is one scan from the first license
+        // outlasting the lead, then one from the start; expired ones (at the front) leave it.
+        let dead = 0;
+        while (dead < free.length && exp[free[dead]!]! < d) dead++;
+        if (dead > 0) free.splice(0, dead);
         let best = -1;
-        let bestRank = 3;
-        let kept = 0;
-        for (let j = 0; j < free.length; j++) {
-          const l = free[j]!;
-          if (exp[l]! < d) continue; // expired: left the pool (maintain)
-          free[kept++] = l;
-          if (reusableFrom[l]! > d) continue; // the monthly key/IP change is used up
-          const rank = exp[l] === LIFETIME ? 1 : exp[l]! > leadEnd ? 0 : 2;
-          if (rank < bestRank || (rank === bestRank && (exp[l]! < exp[best]! || (exp[l] === exp[best] && l < best)))) {
-            best = l;
-            bestRank = rank;
-          }
-        }
-        free.length = kept;
+        const outlasting = firstAfter(leadEnd);
+        for (let j = outlasting; j < free.length && best < 0; j++) if (reusableFrom[free[j]!]! <= d) best = j;
+        for (let j = 0; j < outlasting && best < 0; j++) if (reusableFrom[free[j]!]! <= d) best = j;
         if (best >= 0) {
-          free.splice(free.indexOf(best), 1);
-          reusableFrom[best] = plusMonths(d, 1);
-          licOf[i] = best;
+          const l = free[best]!;
+          free.splice(best, 1);
+          reusableFrom[l] = plusMonths(d, 1);
+          licOf[i] = l;
           spend.reuses++;
         } else {
           const p = period[i]!;
