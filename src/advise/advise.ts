@@ -220,3 +220,14 @@ export function advise(input: AdviseInput): AdviceReport {
     recommended: { key: best.key, name: best.name, rules: best.rules, keep, commands, savesCents: currentResult.spend.cents - best.spend.cents },
   };
 }
+
+/** One line for the pool page (SPEC 8's summary above the table): the rules now against the advice. */
+export function adviceLine(r: AdviceReport, currency: string): string {
+  const m = (c: number) => `${(c / 100).toFixed(2)}${currency ? ` ${currency}` : ''}`;
+  if (r.services === 0) return `Period advice: no service history recorded yet (pmisplicense advise --module ${r.module}).`;
+  const now = r.candidates.find((c) => c.key === 'current')!;
+  const head = `Period advice (${r.from} – ${r.to}, ${r.services} services): the rules now would spend ${m(now.spend.cents)}, the offline optimum ${m(r.optimum.cents)}`;
+  if (r.recommended.keep) return `${head}; no other rule set would spend less: keep them.`;
+  const best = r.candidates.find((c) => c.key === r.recommended.key)!;
+  return `${head}; ${r.recommended.name} would spend ${m(best.spend.cents)} (${m(r.recommended.savesCents)} less): pmisplicense advise --module ${r.module} gives the commands.`;
+}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { advise } from '../../src/advise/advise.js';
+import { advise, adviceLine } from '../../src/advise/advise.js';
 import { dayNumber, dayString, plusMonths } from '../../src/advise/calendar.js';
 import type { PriceTable, ServiceHistory } from '../../src/advise/model.js';
 import { cheapestCover, type LicenseKind } from '../../src/advise/optimum.js';
@@ -118,6 +118,11 @@ describe('advise: the replay of the module', () => {
         expect(r.candidates.length).to.be.greaterThan(1);
         for (const c of r.candidates) expect(r.optimum.cents, `${shape} seed ${seed}: ${c.name}`).to.be.at.most(c.spend.cents);
         expect(r.from).to.equal('2026-01-10');
+        const best = r.candidates.find((c) => c.key === r.recommended.key)!;
+        const now = r.candidates.find((c) => c.key === 'current')!;
+        expect(r.recommended.savesCents).to.equal(now.spend.cents - best.spend.cents);
+        expect(Math.min(...r.candidates.map((c) => c.spend.cents))).to.equal(best.spend.cents);
+        expect(adviceLine(r, 'EUR')).to.include(r.recommended.keep ? 'keep them' : `(${(r.recommended.savesCents / 100).toFixed(2)} EUR less)`);
         expect(r.to).to.equal(dayString(end - 1));
       }
     });
