@@ -53,19 +53,20 @@ export function adviceText(r: AdviceReport, currency: string): string {
   const m = (c: number) => money(c, '');
   const pct = (c: number) => (r.optimum.cents > 0 ? `${((c / r.optimum.cents - 1) * 100).toFixed(0)} %` : '-');
   const rows: string[][] = [['', 'spent', 'orders', 'renewals', 're-used', 'above optimum']];
-  rows.push(["what was spent (the module's record)", m(r.actual.cents), String(r.actual.orders), String(r.actual.renewals), '-', pct(r.actual.cents)]);
+  rows.push(["what was spent (the module's record)", m(r.actual.cents), String(r.actual.orders), String(r.actual.renewals), '-', r.actual.orders + r.actual.renewals > 0 ? pct(r.actual.cents) : '-']);
   for (const c of r.candidates) rows.push([`replayed: ${c.name}`, m(c.spend.cents), String(c.spend.orders), String(c.spend.renewals), String(c.spend.reuses), pct(c.spend.cents)]);
   const bought = Object.entries(r.optimum.bought)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} × ${k === '12' ? 'year' : k === '1' ? 'month' : `${k} months`}`)
     .join(', ');
-  rows.push(['offline optimum (knowing the future)', m(r.optimum.cents), bought || '-', '', '', '0 %']);
+  rows.push(['offline optimum (knowing the future)', m(r.optimum.cents), '', '', '', '']);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const table = rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
   const out = [
     `Period advice for module ${r.module}: ${r.services} service(s) replayed from ${r.from} to ${r.to}, at the licensing server's prices${currency ? ` (${currency})` : ''}.`,
     '',
     ...table,
+    ...(bought ? [`(the optimum buys ${bought} license(s))`] : []),
     '',
   ];
   if (r.services === 0) {
