@@ -104,7 +104,11 @@ export interface JournalEntry {
 // that each change names and bumps; 'releasing' holds a license between taking it off a service and
 // finishing its release upstream; an unknown period (NULL) is kept rather than guessed. v4, measured
 // at scale (npm run bench): "is this upstream id known" scanned the table once per account license
-// in reconcile, and the pool's tie-break on the id needed a sort.
+// in reconcile, and the pool's tie-break on the id needed a sort. v6 (period advice, `advise`): what
+// the journal did not keep — the services' own history (each successful item command: the day, the
+// service's period, panel, host tariff and paid-until) and every purchase (order or prolongation)
+// with its tariff and period, so that a year of churn can be replayed under other rules and what was
+// spent priced. Additive: nothing reads them but advise.
 const MIGRATIONS: string[] = [
   `CREATE TABLE license (
      module INTEGER NOT NULL,
@@ -181,10 +185,6 @@ const MIGRATIONS: string[] = [
    DROP INDEX license_pool;
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate, upstream_id);`,
   `ALTER TABLE license ADD COLUMN tariff_name TEXT NOT NULL DEFAULT '';`,
-  // v6 (period advice, `advise`): what the journal did not keep — the services' own history (each
-  // successful item command: the day, the service's period, panel, host tariff and paid-until) and
-  // every purchase (order or prolongation) with its tariff and period, so that a year of churn can
-  // be replayed under other rules and what was spent priced. Additive: nothing reads them but advise.
   `CREATE TABLE service_event (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      module INTEGER NOT NULL,
