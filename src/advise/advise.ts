@@ -173,6 +173,10 @@ export function advise(input: AdviseInput): AdviceReport {
       const cents = priceCents(prices, tariff, months);
       if (cents !== null) kinds.push({ months, cents, end: (s) => plusMonths(from + s, months) - from });
     }
+    // A lifetime license covers every day left: in the optimum too, so that a rule set with a
+    // lifetime target is never below it either.
+    const lifetime = priceCents(prices, tariff, 0);
+    if (lifetime !== null) kinds.push({ months: 0, cents: lifetime, end: () => D - 1 });
     const o = cheapestCover(demand, kinds);
     optimumCents += o.cents;
     for (const [k, n] of Object.entries(o.bought)) bought[Number(k)] = (bought[Number(k)] ?? 0) + n;

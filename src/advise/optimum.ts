@@ -19,7 +19,7 @@
 // covers as well for the same price.
 
 export interface LicenseKind {
-  /** 1, 12 (months). */
+  /** 1, 12 (months); 0 lifetime. */
   months: number;
   cents: number;
   /** Last covered day index (inclusive) of a license bought on day index s. */
@@ -38,7 +38,7 @@ interface Arc {
   cost: number;
   /** Index of the reverse arc in graph[to]. */
   rev: number;
-  /** The license kind (months) a purchase arc buys; 0 for the rest. */
+  /** The license kind (months; 0 lifetime) a purchase arc buys; -1 for the rest. */
   kind: number;
 }
 
@@ -59,9 +59,9 @@ export function cheapestCover(demand: readonly number[], kinds: readonly License
   const T = D + 2;
   const N = D + 3;
   const graph: Arc[][] = Array.from({ length: N }, () => []);
-  const add = (from: number, to: number, cap: number, cost: number, kind = 0): void => {
+  const add = (from: number, to: number, cap: number, cost: number, kind = -1): void => {
     graph[from]!.push({ to, cap, cost, rev: graph[to]!.length, kind });
-    graph[to]!.push({ to: from, cap: 0, cost: -cost, rev: graph[from]!.length - 1, kind: 0 });
+    graph[to]!.push({ to: from, cap: 0, cost: -cost, rev: graph[from]!.length - 1, kind: -1 });
   };
   let need = 0;
   for (let v = 0; v <= D; v++) {
@@ -149,6 +149,6 @@ export function cheapestCover(demand: readonly number[], kinds: readonly License
     flow += push;
   }
   // Licenses bought = flow on the purchase arcs (their reverse arcs hold it).
-  for (let s = 0; s < D; s++) for (const a of graph[s]!) if (a.kind > 0) bought[a.kind] = (bought[a.kind] ?? 0) + (uncapped - a.cap);
+  for (let s = 0; s < D; s++) for (const a of graph[s]!) if (a.kind >= 0) bought[a.kind] = (bought[a.kind] ?? 0) + (uncapped - a.cap);
   return { cents, bought };
 }

@@ -57,7 +57,7 @@ export function adviceText(r: AdviceReport, currency: string): string {
   for (const c of r.candidates) rows.push([`replayed: ${c.name}`, m(c.spend.cents), String(c.spend.orders), String(c.spend.renewals), String(c.spend.reuses), pct(c.spend.cents)]);
   const bought = Object.entries(r.optimum.bought)
     .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${n} × ${k === '12' ? 'year' : k === '1' ? 'month' : `${k} months`}`)
+    .map(([k, n]) => `${n} × ${k === '12' ? 'year' : k === '1' ? 'month' : k === '0' ? 'lifetime' : `${k} months`}`)
     .join(', ');
   rows.push(['offline optimum (knowing the future)', m(r.optimum.cents), '', '', '', '']);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
@@ -82,7 +82,7 @@ export function adviceText(r: AdviceReport, currency: string): string {
   out.push(
     '',
     'Replayed as the module runs: closes, opens (the pool first, SPEC 5.5), payments, then the daily maintain (renewal within 5 days, only while the service is paid beyond the license).',
-    'The optimum buys month and year licenses on any day and moves them freely between services; it ignores the one IP/key change a month, so no rule set can beat it.',
+    'The optimum buys month, year (and lifetime) licenses on any day and moves them freely between services; it ignores the one IP/key change a month, so no rule set can beat it.',
   );
   if (r.unpriced.length) out.push(`Left out (the licensing server gives no price a replay needed): tariff ${r.unpriced.join(', ')}.`);
   if (r.actual.unpriced) out.push(`${r.actual.unpriced} recorded purchase(s) have no price now and are not in "what was spent".`);

@@ -108,6 +108,16 @@ describe('advise: the replay of the module', () => {
     expect(replay([s[0]!, s[2]!], [], PRICES, from, dayNumber('2026-03-14'))).to.deep.include({ orders: 1, reuses: 1, renewals: 2 });
   });
 
+  it('is never above a rule set with a lifetime target either', () => {
+    const services = asHistories(churn({ seed: 9, shape: 'steady', services: 40, start: '2026-01-10', months: 12 }));
+    const prices: PriceTable = { '3541': { '1': 10, '12': 100, '0': 30 }, '4601': { '1': 20, '12': 200, '0': 60 } };
+    const current = [{ id: 1, module: 1, source: 1, target: 0, itemtype: null, pricelist: null }];
+    const r = advise({ module: 1, services, current, prices, purchases: [], from: dayNumber('2026-01-10'), to: dayNumber('2027-01-10') });
+    const now = r.candidates.find((c) => c.key === 'current')!;
+    expect(r.optimum.cents).to.be.at.most(now.spend.cents);
+    expect(r.optimum.bought[0]).to.be.greaterThan(0);
+  });
+
   for (const shape of ['growing', 'steady', 'shrinking'] as Shape[]) {
     it(`never finds the optimum above a rule set's spend, on a year of ${shape} churn (5 seeds)`, () => {
       for (let seed = 1; seed <= 5; seed++) {
