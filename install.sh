@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pmisplicense processing module into a BILLmanager host (see README.md).
 #
-#   npm ci && ./install.sh                       install or update (safe to run again)
+#   npm ci && ./install.sh                       install or update from a checkout (safe to run again)
+#   npm ci --omit=dev && ./install.sh            the same from a packed release (npm run release):
+#                                                no dev toolchain, dist/ installed as shipped
 #   ./install.sh --uninstall                     remove the module, keep its database and log
 #
 # Environment: MGR_ROOT (default /usr/local/mgr5), PMISPLICENSE_CRON_DIR (default /etc/cron.d),
@@ -18,7 +20,9 @@ usage() {
 Usage: ./install.sh [--force] [--uninstall] [--help]
 
 Installs the pmisplicense BILLmanager processing module from this checkout (run
-`npm ci` first; the script builds dist/ itself when it is missing or older than src/).
+`npm ci` first; the script builds dist/ itself when it is missing or older than src/),
+or from a packed release (`npm run release`; run `npm ci --omit=dev` first: no dev
+toolchain is needed, dist/ is installed as shipped).
 
   (no option)    install or update; safe to run again, never touches the module's data
   --force        install into a MGR_ROOT that has no sbin/mgrctl (no BILLmanager found there)
@@ -161,10 +165,22 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
 
 cd "$SRC"
 [ -f package.json ] || die "$SRC is not a pmisplicense checkout (no package.json)"
+# Two ways in: a packed release (`npm run release`: RELEASE marker, dist/ built, no sources), which
+# needs only the runtime dependencies (`npm ci --omit=dev`) and is installed as shipped; or a
+# checkout, which builds dist/ when needed and so needs the dev toolchain (`npm ci`).
+RELEASE=0
+if [ -f RELEASE ] && [ ! -d src ]; then RELEASE=1; fi
+if [ "$RELEASE" -eq 1 ]; then
+  [ -d node_modules ] || die "node_modules is missing: run 'npm ci --omit=dev' in $SRC first (a release needs only the runtime dependencies)"
+  [ -f dist/$NAME ] || die "this release has no dist/$NAME: unpack the release again (or build it with npm run release)"
+  say "installing the packed release in $SRC (dist/ as shipped; no build)"
+fi
 [ -d node_modules ] || die "node_modules is missing: run 'npm ci' in $SRC first"
 # Never install a dist/ older than the sources it was built from (a `git pull` without a build).
 WHY_BUILD=""
-if [ ! -f dist/$NAME ]; then
+if [ "$RELEASE" -eq 1 ]; then
+  : # a release ships its dist/ and no sources: nothing to compare, nothing to build with
+elif [ ! -f dist/$NAME ]; then
   WHY_BUILD="dist/$NAME is missing"
 else
   NEWER="$(find src scripts/build.mjs package.json -newer dist/$NAME -type f -print 2>/dev/null | head -n 1)"

@@ -47,6 +47,8 @@ class Given {
 interface CommandSpec {
   /** `['periods', 'add']` or `['maintain']`. */
   path: readonly string[];
+  /** Other words for the action (`periods delete`: the panel's word for remove). */
+  aliases?: readonly string[];
   /** One line for the list of commands. */
   brief: string;
   summary: string;
@@ -110,10 +112,14 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['periods', 'remove'],
-    brief: 'remove a rule',
+    aliases: ['delete'],
+    brief: 'remove a rule (also: delete)',
     summary: 'Remove one periods comparison rule (the id comes from periods list).',
     options: [moduleOpt(true, 'the module the rule belongs to'), { name: 'id', kind: 'id', value: 'RULE_ID', required: true, describe: 'the rule to remove, as periods list shows it' }],
-    examples: [['periods remove --module 1 --id 3', 'remove rule 3 of module 1']],
+    examples: [
+      ['periods remove --module 1 --id 3', 'remove rule 3 of module 1'],
+      ['periods delete --module 1 --id 3', 'the same, in the panel\'s word'],
+    ],
     logs: true,
     run: async (p, g) => {
       const { periodsCommand } = await import('./commands/periods.js');
@@ -198,8 +204,8 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['diagnose'],
-    brief: "where a service's panel and add-ons come from",
-    summary: "Show where a service's panel and add-ons come from (its tariff options) and what license it would get.",
+    brief: "where a service's panel and add-ons come from, its period rule and the license it would get",
+    summary: "Show where a service's panel and add-ons come from (its tariff options), the period rule that applies, and the license it has or would get: the pooled one open would take, or why none and what a new one costs. Only reads.",
     options: [{ name: 'item', kind: 'id', value: 'N', required: true, describe: 'the service id in BILLmanager' }],
     examples: [['diagnose --item 101', 'explain service 101']],
     logs: true,
@@ -263,6 +269,18 @@ const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    path: ['playground'],
+    brief: 'a sandbox licensing server and a simulated BILLmanager to try every command and page',
+    summary: 'Start the sandbox licensing server and a simulated BILLmanager (one processing module against it, a few soft services), print the environment to export in another shell, and serve until stopped (Ctrl-C). Every admin command, protocol command and the panel handler then work against it. Nothing outside a temporary directory is touched; it is removed on exit.',
+    options: [{ name: 'port', kind: 'port', value: 'PORT', fallback: 0, describe: "the licensing server's TCP port on 127.0.0.1, 0..65535 (0: any free port)" }],
+    examples: [['playground', 'then, in another shell, the export line it prints and any command it suggests']],
+    logs: false,
+    run: async (_p, g) => {
+      const { playground } = await import('./commands/playground.js');
+      return playground({ port: g.number('port')! });
+    },
+  },
+  {
     path: ['demo'],
     brief: "the seed's worked example on the sandbox, with what the pool saved",
     summary: "Play the seed's worked example on the sandbox licensing server and a simulated BILLmanager, and show what the pool saved.",
@@ -278,6 +296,18 @@ const COMMANDS: readonly CommandSpec[] = [
 
 const GROUPS = [...new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0]!))];
 const TOP = [...new Set(COMMANDS.map((c) => c.path[0]!))];
+/** Words that are not in the table: `help [command]` and `version` answer like --help and --version. */
+const WORDS = ['help', 'version'];
+
+/** The action of a group by its name or an alias (`periods delete` = `periods remove`). */
+function actionSpec(group: string, action: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.path[0] === group && (c.path[1] === action || (c.aliases ?? []).includes(action)));
+}
+
+/** Every word an action of the group answers to, for suggestions. */
+function actionWords(group: string): string[] {
+  return COMMANDS.filter((c) => c.path[0] === group).flatMap((c) => [c.path[1]!, ...(c.aliases ?? [])]);
+}
 
 /** A mistake on the command line: exit 2 and one line on stderr. */
 class UsageError extends Error {}
@@ -286,21 +316,31 @@ function orList(items: readonly string[], word = 'or'): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${word} ${items.at(-1)}`;
 }
 
-/** Edit distance, for "did you mean" (names here are short). */
-function distance(a: string, b: string): number {
+/**
+ * Damerau-Levenshtein distance (optimal string alignment: insertions, deletions, substitutions and
+ * swaps of two neighbouring letters, each 1), for "did you mean": `lsit` is 1 from `list`, `adpot`
+ * 1 from `adopt`. Names here are short.
+ */
+export function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
   return d[a.length]![b.length]!;
 }
 
-function suggest(word: string, names: readonly string[]): string {
-  const best = names.map((n) => ({ n, d: distance(word.toLowerCase(), n) })).sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= Math.max(1, Math.floor(best.n.length / 3)) ? ` (did you mean "${best.n}"?)` : '';
+/** The closest name within 2 edits (and closer than the name is long, so that a stray short word
+ *  gets no far-fetched suggestion), as ` (did you mean "name"?)`; '' when none is close. */
+export function suggest(word: string, names: readonly string[]): string {
+  const w = word.toLowerCase();
+  const best = names.map((n) => ({ n, d: distance(w, n) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= 2 && best.d < best.n.length ? ` (did you mean "${best.n}"?)` : '';
 }
 
 /** Printable and short, for quoting what the administrator typed. */
@@ -372,8 +412,14 @@ export function parseAdminArgs(argv: readonly string[]): Request {
   if (first === undefined) throw new UsageError(`name a command (${orList(TOP)}); run ${ME} --help`);
   if (isHelp(first)) return { kind: 'help', text: topHelp() };
   if (first === '--version' && argv.length === 1) return { kind: 'version' };
+  // `help [command [action]]` and `version`: the words for --help and --version.
+  if (first === 'help') return { kind: 'help', text: helpFor(argv.slice(1)) };
+  if (first === 'version') {
+    if (argv.length > 1) throw new UsageError(`version takes no arguments, not ${shown(argv[1]!)}; run ${ME} version`);
+    return { kind: 'version' };
+  }
   if (first.startsWith('-')) throw new UsageError(`${shown(first)} is not a command: name a command first (${orList(TOP)}); run ${ME} --help`);
-  if (!TOP.includes(first)) throw new UsageError(`unknown command ${shown(first)}${suggest(first, TOP)}; the commands are ${orList(TOP, 'and')}; run ${ME} --help`);
+  if (!TOP.includes(first)) throw new UsageError(`unknown command ${shown(first)}${suggest(first, [...TOP, ...WORDS])}; the commands are ${orList(TOP, 'and')}; run ${ME} --help`);
 
   let spec: CommandSpec;
   let rest: readonly string[];
@@ -382,8 +428,9 @@ export function parseAdminArgs(argv: readonly string[]): Request {
     const action = argv[1];
     if (action === undefined) throw new UsageError(`${first} needs an action: ${orList(actions)}; run ${ME} ${first} --help`);
     if (isHelp(action)) return { kind: 'help', text: groupHelp(first) };
-    if (!actions.includes(action)) throw new UsageError(`unknown action ${shown(action)} for ${first}${suggest(action, actions)}; the actions are ${orList(actions, 'and')}; run ${ME} ${first} --help`);
-    spec = COMMANDS.find((c) => c.path[0] === first && c.path[1] === action)!;
+    const found = actionSpec(first, action);
+    if (!found) throw new UsageError(`unknown action ${shown(action)} for ${first}${suggest(action, actionWords(first))}; the actions are ${orList(actions, 'and')}; run ${ME} ${first} --help`);
+    spec = found;
     rest = argv.slice(2);
   } else {
     spec = COMMANDS.find((c) => c.path[0] === first)!;
@@ -431,6 +478,20 @@ export function parseAdminArgs(argv: readonly string[]): Request {
 
 // ------------------------------------------------------------------------------------ help
 
+/** `help`, `help periods`, `help periods add`, `help maintain`: the --help of what is named. */
+function helpFor(words: readonly string[]): string {
+  const [command, action, extra] = words;
+  if (command === undefined) return topHelp();
+  if (!TOP.includes(command)) throw new UsageError(`help: unknown command ${shown(command)}${suggest(command, TOP)}; the commands are ${orList(TOP, 'and')}; run ${ME} help`);
+  const more = GROUPS.includes(command) ? extra : action;
+  if (more !== undefined) throw new UsageError(`help takes a command${GROUPS.includes(command) ? ' and an action' : ''}, not also ${shown(more)}; run ${ME} help ${command}`);
+  if (!GROUPS.includes(command)) return commandHelp(COMMANDS.find((c) => c.path[0] === command)!);
+  if (action === undefined) return groupHelp(command);
+  const spec = actionSpec(command, action);
+  if (!spec) throw new UsageError(`help: unknown action ${shown(action)} for ${command}${suggest(action, actionWords(command))}; run ${ME} help ${command}`);
+  return commandHelp(spec);
+}
+
 function usageLine(c: CommandSpec): string {
   const parts = c.options.map((o) => {
     const s = o.value ? `--${o.name} ${o.value}` : `--${o.name}`;
@@ -471,7 +532,7 @@ function groupHelp(group: string): string {
     `Usage: ${ME} ${group} <${members.map((c) => c.path[1]).join('|')}> [options]`,
     '',
     'Actions:',
-    wrapTable(members.map((c) => [c.path[1]!, c.brief])),
+    wrapTable(members.map((c) => [[c.path[1]!, ...(c.aliases ?? [])].join(', '), c.brief])),
     '',
     ...members.map((c) => `  ${usageLine(c)}`),
     '',
@@ -501,7 +562,7 @@ function topHelp(): string {
     `  ${ME} pool list --module 1`,
     `  ${ME} reconcile --module 1`,
     '',
-    `Run ${ME} <command> --help for a command's options and examples; ${ME} --version for the version.`,
+    `Run ${ME} <command> --help (or ${ME} help <command>) for a command's options and examples; ${ME} --version (or ${ME} version) for the version.`,
     'Exit status: 0 done, 1 it ran and something failed, 2 a mistake on the command line (nothing was done).',
   ].join('\n');
 }

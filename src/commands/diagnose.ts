@@ -9,6 +9,15 @@ import { ADDON_TYPE, openOptionsReader, type OptionsReader, type ServiceOptions,
 import { resolvePanel } from '../host/panel.js';
 import type { DatabaseSettings } from '../host/types.js';
 import { addSecret, log, mask } from '../log.js';
+import type { Service } from '../host/types.js';
+import { today } from '../dates.js';
+import { NoStateError } from '../errors.js';
+import { parseServicePeriod } from '../pool/periods.js';
+import { LicenseStore } from '../pool/store.js';
+import { LicensingClient } from '../upstream/client.js';
+import type { Tariff } from '../upstream/types.js';
+import { explainPeriod, poolChoice, priceWords } from './dry-run.js';
+import { periodName } from './pool.js';
 
 const SECRET_FIELDS = new Set(['lickey', 'password', 'authinfo']);
 const TYPE_NAMES: Record<number, string> = { [ADDON_TYPE.boolean]: 'boolean', [ADDON_TYPE.integer]: 'integer', [ADDON_TYPE.enumeration]: 'enumeration' };
@@ -86,10 +95,66 @@ export async function diagnose(p: Paths, o: { item: number }): Promise<number> {
     }
     const addons = Object.entries(r.addons);
     say(`Upstream add-ons: ${addons.length ? addons.map(([k, v]) => `${k}=${v}`).join(', ') : 'none'}${options ? ' (tariff options named addon_<digits>; nothing of soft.edit is forwarded)' : ' (no database: none are sent)'}`);
+    if (r.panel !== null) {
+      say();
+      for (const line of await licenseOutlook(p, host, { ...service, panel: r.panel })) say(line);
+    }
     return r.panel === null ? 1 : 0;
   } finally {
     const text = mask(lines.join('\n'));
     if (text) process.stdout.write(`${text}\n`);
     log.info(`diagnose --item ${o.item} done`);
+  }
+}
+
+/**
+ * SPEC 3 v3: the period rule that applies and the license the service has or would get (the pool's
+ * choice, or why none, and the price of a new one) — from the state opened read-only, and the
+ * licensing server's price export (a read). Nothing is reserved, ordered or written.
+ */
+async function licenseOutlook(p: Paths, host: Host, service: Service): Promise<string[]> {
+  const out: string[] = [];
+  const module = service.processingmodule;
+  if (module === null) return ['License: the service names no processing module (processingmodule): nothing to say about its license.'];
+  let store: LicenseStore | null = null;
+  try {
+    store = LicenseStore.open(p.db, { readonly: true });
+  } catch (e) {
+    if (!(e instanceof NoStateError)) throw e;
+  }
+  try {
+    const rules = store ? store.periodRules(module) : [];
+    let period: number | null = null;
+    try {
+      const servicePeriod = parseServicePeriod(service.period);
+      const choice = explainPeriod({ period: servicePeriod, itemtype: service.itemtype, pricelist: service.pricelist }, rules);
+      period = choice.period;
+      out.push(`Period rule: service period ${periodName(servicePeriod)} → license ${periodName(choice.period)} (${choice.why})`);
+    } catch (e) {
+      out.push(`Period rule: cannot apply: ${asModuleError(e).message}`);
+    }
+    if (service.panel === 'nopanel') {
+      out.push('License: none (nopanel)');
+      return out;
+    }
+    const bound = store?.licenseOfService(service.id) ?? null;
+    if (bound && bound.module === module) {
+      out.push(`License: bound to license ${bound.upstreamId} (tariff ${bound.pricelist}, ${bound.period === null ? 'period unknown' : periodName(bound.period)}, ${bound.period === 0 ? 'lifetime' : `paid until ${bound.expiredate ?? '?'}`}, IP ${bound.ip || '?'})${bound.pricelist !== service.panel ? `; the panel is now ${service.panel}: setparam would swap it` : ''}`);
+      return out;
+    }
+    const day = today();
+    const pool = store ? poolChoice(store, module, service.panel, day) : { license: null, why: 'the module has no state yet (no pool): a new one would be ordered' };
+    let tariffs: Tariff[] | null = null;
+    if (!pool.license && period !== null) {
+      try {
+        tariffs = await new LicensingClient(await host.readModule(module)).tariffs();
+      } catch (e) {
+        log.warn(`diagnose: the licensing server's prices could not be read: ${asModuleError(e).message}`);
+      }
+    }
+    out.push(`License on open: ${pool.why}${!pool.license && period !== null ? ` (tariff ${service.panel}, ${periodName(period)}: ${priceWords(tariffs, service.panel, period)})` : ''}`);
+    return out;
+  } finally {
+    store?.close();
   }
 }

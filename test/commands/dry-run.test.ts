@@ -27,7 +27,8 @@ describe('maintain --dry-run', function () {
     expect((await w.command('open', { item: 203, ro: 203 })).code).to.equal(0);
     w.sandbox.issueKeys();
     expiredPooled = await pooled(w, { period: 1, createdate: '2025-12-01', expiredate: '2026-02-01', ip: '198.51.100.9' });
-    [lic201, lic202, lic203] = [201, 202, 203].map((item) => w.store((s) => s.licenseOfService(item))!.upstreamId);
+    const boundTo = (item: number): number => w.store((s) => s.licenseOfService(item))!.upstreamId;
+    [lic201, lic202, lic203] = [boundTo(201), boundTo(202), boundTo(203)];
     // Monthly services buy yearly licenses from now on: the renewal is by a year.
     expect((await w.exec(['periods', 'add', '--module', String(MODULE), '--source', '1', '--target', '12'])).code).to.equal(0);
     w.setDay('2026-02-06'); // the monthly licenses expire on 2026-02-10: within the 5-day lead
