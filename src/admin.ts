@@ -230,6 +230,26 @@ const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    path: ['advise'],
+    brief: 'which period rules would have cost least: the history replayed, with the optimum',
+    summary: "Replay the module's own history (services opened, paid, closed; licenses bought) under each candidate rule set — none, every service period → 12, per tariff plan — with the pool as the module runs it and the licensing server's prices; show beside it what was spent and the offline optimum, then the cheapest rules and the periods commands that set them. Only reads.",
+    options: [
+      moduleOpt(true, 'whose history to replay'),
+      { name: 'months', kind: 'id', value: 'M', fallback: 12, describe: 'how far back to replay, in months (1 to 120)' },
+      { name: 'json', kind: 'flag', describe: 'print one JSON object: actual, candidates, optimum, recommended (money in cents)' },
+    ],
+    examples: [
+      ['advise --module 1', 'the last 12 months: what was spent, each rule set, the optimum, the advice'],
+      ['advise --module 1 --months 6 --json', 'the same for scripts'],
+    ],
+    check: (g) => (g.number('months')! > 120 ? `--months must be 1 to 120, not ${g.number('months')}` : null),
+    logs: true,
+    run: async (p, g) => {
+      const { adviseCommand } = await import('./commands/advise.js');
+      return adviseCommand(p, { module: g.number('module')!, months: g.number('months')!, json: g.flag('json') });
+    },
+  },
+  {
     path: ['sandbox'],
     brief: 'run the sandbox licensing server on loopback',
     summary: 'Run the sandbox licensing server on loopback until stopped (Ctrl-C), for a test processing module. Its state lives in memory only.',

@@ -44,6 +44,12 @@ export function itemCommand(command: string, post: PostOperation | null, step: (
           const upstream = new LicensingClient(await host.readModule(service.processingmodule));
           const lifecycle = new Lifecycle({ store, upstream, host, module: service.processingmodule, today: today(), keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
           await step({ service, lifecycle, store });
+          try {
+            // The service's own history, for period advice (`advise`); never a reason to fail.
+            store.recordServiceEvent({ module: service.processingmodule, item, day: today(), command, period: service.period, panel: service.panel, pricelist: service.pricelist, itemtype: service.itemtype, expiredate: service.expiredate });
+          } catch (e) {
+            log.warn(`service ${item}: could not record the ${command} for period advice: ${(e as Error).message}`);
+          }
           if (post) await host.post(post, item);
           if (args.runningOperation !== null) store.resetFailures(item, command);
           log.info(`service ${item}: ${command} done`);

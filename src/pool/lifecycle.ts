@@ -20,7 +20,7 @@ import type { LicensingApi, UpstreamLicense } from '../upstream/types.js';
 import { STATUS } from '../upstream/types.js';
 import { licensePeriod, parseServicePeriod } from './periods.js';
 import { needsRenewal, RENEWAL_LEAD_DAYS } from './renewal.js';
-import type { JournalEntry, LicenseFacts, LicenseStore, ManagedLicense } from './store.js';
+import type { JournalEntry, LicenseFacts, LicenseStore, ManagedLicense, Purchase } from './store.js';
 
 export const FREE_LICNAME = 'free.lic';
 
@@ -486,6 +486,7 @@ export class Lifecycle {
     );
     // Under the service's lock nobody else binds this service: a refusal is a broken invariant.
     if (!lic) throw new StateError(`license ${id}, just ordered for service ${service.id}, could not be recorded: the state already has it or the service has another license`);
+    this.ledger({ kind: 'order', upstreamId: id, item: service.id, pricelist: need.pricelist, period: need.period });
     log.info(`service ${service.id}: ordered license ${id}`);
     return lic;
   }
@@ -572,6 +573,7 @@ export class Lifecycle {
     const by = period === 0 ? u.period : period;
     log.info(`license ${u.id} of service ${service.id}: expires ${u.expiredate}, service paid until ${service.expiredate}; prolonging by ${by} month(s)`);
     const newExpire = await this.upstream.prolong(u.id, by);
+    this.ledger({ kind: 'prolong', upstreamId: u.id, item: service.id, pricelist: u.pricelist, period: by });
     return { ...u, expiredate: newExpire, status: u.status };
   }
 
@@ -625,6 +627,15 @@ export class Lifecycle {
   }
 
   // --- records -------------------------------------------------------------------------------
+
+  /** What was spent, for period advice (`advise`): never a reason to fail a command that has paid. */
+  private ledger(p: Omit<Purchase, 'module' | 'day'>): void {
+    try {
+      this.store.recordPurchase({ ...p, module: this.module, day: this.today });
+    } catch (e) {
+      log.warn(`could not record the ${p.kind} of license ${p.upstreamId} for period advice: ${(e as Error).message}`);
+    }
+  }
 
   /** Writes the upstream's facts over the row as read (never its state or service). If another
    *  process changed the row meanwhile, the facts go onto the fresh row only when it still serves

@@ -48,6 +48,33 @@ export interface LicenseFacts {
   hasKey: boolean;
 }
 
+/** One successful item command, as the service was then (period advice replays these). */
+export interface ServiceEvent {
+  module: number;
+  item: number;
+  day: Day;
+  command: string;
+  /** BILLmanager period code as the host gave it. */
+  period: string;
+  panel: string;
+  /** The host's tariff plan of the service. */
+  pricelist: string;
+  itemtype: string;
+  /** The service's paid-until then. */
+  expiredate: Day | null;
+}
+
+/** Money spent at the licensing server: a new order or a prolongation. */
+export interface Purchase {
+  module: number;
+  day: Day;
+  kind: 'order' | 'prolong';
+  upstreamId: number;
+  item: number | null;
+  pricelist: string;
+  period: number;
+}
+
 export interface PeriodRule {
   id: number;
   module: number;
@@ -77,8 +104,12 @@ export interface JournalEntry {
 // that each change names and bumps; 'releasing' holds a license between taking it off a service and
 // finishing its release upstream; an unknown period (NULL) is kept rather than guessed. v4, measured
 // at scale (npm run bench): "is this upstream id known" scanned the table once per account license
-// in reconcile, and the pool's tie-break on the id needed a sort. task_made (SPEC 5.9): at most one
-// task per running operation, the module's own record of the tasks it made.
+// in reconcile, and the pool's tie-break on the id needed a sort. v6, task_made (SPEC 5.9): at most one
+// task per running operation, the module's own record of the tasks it made. v7 (period advice, `advise`): what
+// the journal did not keep — the services' own history (each successful item command: the day, the
+// service's period, panel, host tariff and paid-until) and every purchase (order or prolongation)
+// with its tariff and period, so that a year of churn can be replayed under other rules and what was
+// spent priced. Additive: nothing reads them but advise.
 const MIGRATIONS: string[] = [
   `CREATE TABLE license (
      module INTEGER NOT NULL,
@@ -156,6 +187,30 @@ const MIGRATIONS: string[] = [
    CREATE INDEX license_pool ON license(module, state, pricelist, expiredate, upstream_id);`,
   `ALTER TABLE license ADD COLUMN tariff_name TEXT NOT NULL DEFAULT '';`,
   `CREATE TABLE IF NOT EXISTS task_made (runningoperation INTEGER PRIMARY KEY, item INTEGER NOT NULL, command TEXT NOT NULL, at TEXT NOT NULL);`,
+  `CREATE TABLE service_event (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     module INTEGER NOT NULL,
+     item INTEGER NOT NULL,
+     day TEXT NOT NULL,
+     command TEXT NOT NULL,
+     period TEXT NOT NULL,
+     panel TEXT NOT NULL,
+     pricelist TEXT NOT NULL,
+     itemtype TEXT NOT NULL,
+     expiredate TEXT
+   );
+   CREATE INDEX service_event_by_module ON service_event(module, item, id);
+   CREATE TABLE purchase (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     module INTEGER NOT NULL,
+     day TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('order', 'prolong')),
+     upstream_id INTEGER NOT NULL,
+     item INTEGER,
+     pricelist TEXT NOT NULL,
+     period INTEGER NOT NULL
+   );
+   CREATE INDEX purchase_by_module ON purchase(module, day);`,
 ];
 
 /** The columns a transition may set (never the key, the version or the time: cas() does those). */
@@ -542,6 +597,28 @@ export class LicenseStore {
       JournalRow & { finished_at: string | null; outcome: string | null }
     >;
     return rows.map((r) => ({ ...toJournal(r), finishedAt: r.finished_at, outcome: r.outcome }));
+  }
+
+  // --- history for period advice (advise) -----------------------------------------------
+
+  recordServiceEvent(e: ServiceEvent): void {
+    this.sql('INSERT INTO service_event (module, item, day, command, period, panel, pricelist, itemtype, expiredate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      e.module, e.item, e.day, e.command, e.period, e.panel, e.pricelist, e.itemtype, e.expiredate,
+    );
+  }
+
+  serviceEvents(module: number): ServiceEvent[] {
+    return this.sql('SELECT module, item, day, command, period, panel, pricelist, itemtype, expiredate FROM service_event WHERE module = ? ORDER BY item, id').all(module) as ServiceEvent[];
+  }
+
+  recordPurchase(p: Purchase): void {
+    this.sql('INSERT INTO purchase (module, day, kind, upstream_id, item, pricelist, period) VALUES (?, ?, ?, ?, ?, ?, ?)').run(p.module, p.day, p.kind, p.upstreamId, p.item, p.pricelist, p.period);
+  }
+
+  purchases(module: number): Purchase[] {
+    return (this.sql('SELECT module, day, kind, upstream_id, item, pricelist, period FROM purchase WHERE module = ? ORDER BY id').all(module) as Array<Omit<Purchase, 'upstreamId'> & { upstream_id: number }>).map(
+      ({ upstream_id, ...r }) => ({ ...r, upstreamId: upstream_id }),
+    );
   }
 
   // --- per-service lock -----------------------------------------------------------------
