@@ -549,9 +549,13 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
   // before the command acts.
   const module = given.number('module');
   if (module !== undefined) {
-    const { Host, ModuleNotFoundError } = await import('./host/host.js');
+    const { Host, ModuleNotFoundError, isOwnModuleKind, MODULE_KIND } = await import('./host/host.js');
     try {
-      await new Host(p.mgrctl).readModule(module);
+      const settings = await new Host(p.mgrctl).readModule(module);
+      // Another kind of module (SPEC 3): refused as the panel refuses it; its credentials go nowhere.
+      if (!isOwnModuleKind(settings.kind)) {
+        return fail(2, `processing module ${module} is a "${settings.kind}" module, not ${MODULE_KIND}; give the id of a ${MODULE_KIND} module from Integration → Processing modules.`);
+      }
     } catch (e) {
       if (e instanceof ModuleNotFoundError) {
         return fail(2, `BILLmanager has no processing module ${module} (processing.edit elid=${module} found none); give the id of a module from Integration → Processing modules.`);

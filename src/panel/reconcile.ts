@@ -36,7 +36,7 @@ export async function reconcileList(ctx: PageContext): Promise<PageResult> {
   return { body: `${el('plid', module)}${body}${pageFields(page)}`, replaces: ['plid'] };
 }
 
-const ID_RE = /^(leak|lost|unmanaged|autoprolong|drift|params):(\d+|-):(\d+|-)$/;
+const ID_RE = /^(leak|lost|unmanaged|autoprolong|drift|params|unbound|moved):(\d+|-):(\d+|-)$/;
 
 /** pmisplicense.reconcile.apply: applies the selected findings that still hold. */
 export async function reconcileApply(ctx: PageContext): Promise<PageResult> {

@@ -64,6 +64,8 @@ const KIND: Record<string, Pair> = {
   autoprolong: { en: 'Pooled license with auto-renewal on', ru: 'Лицензия в пуле с автопродлением' },
   drift: { en: 'Drift between upstream, state and service', ru: 'Расхождение сервера лицензий, состояния и услуги' },
   params: { en: 'Service names a license not bound to it', ru: 'Услуга ссылается на чужую лицензию' },
+  unbound: { en: 'Live service without a license (existing licenses)', ru: 'Действующая услуга без лицензии (существующие лицензии)' },
+  moved: { en: 'Service moved to another module; the license stays with its own', ru: 'Услуга перенесена в другой модуль; лицензия остаётся в своём' },
 };
 
 export function findingKind(k: string, lang: Lang): string {
