@@ -33,11 +33,6 @@ describe('a license belongs to the module that bought it (SPEC 5.9)', function (
     w.setDay('2026-01-20');
     w.host.sim.updateService(102, { processingmodule: OTHER });
 
-    const found = await w.exec(['reconcile', '--json']);
-    const findings = JSON.parse(found.stdout) as Array<{ kind: string; license: number | null; item: number | null }>;
-    expect(findings.filter((f) => f.kind === 'moved').map((f) => [f.license, f.item])).to.deep.equal([[id, 102]]);
-    expect(found.code, found.stderr).to.equal(0); // information only
-
     const r = await w.command('close', { item: 102, ro: 1 });
     expect(r.code, r.stdout).to.equal(0);
     // Released into module 1's pool, upstream on module 1's account: suspended and named free.lic.
@@ -46,6 +41,17 @@ describe('a license belongs to the module that bought it (SPEC 5.9)', function (
     // The new module's account was never asked about it.
     expect(other.requests().filter((q) => q.params.elid === String(id))).to.deep.equal([]);
     expect(w.host.sim.service(102)!.params.license_id ?? '').to.equal('');
+  });
+
+  it('reconcile shows a moved service\'s license as moved (information), bound to the module that bought it', async () => {
+    const id = await openOn1(105);
+    w.host.sim.updateService(105, { processingmodule: OTHER });
+    const found = await w.exec(['reconcile', '--json']);
+    const findings = JSON.parse(found.stdout) as Array<{ kind: string; license: number | null; item: number | null }>;
+    expect(findings.filter((f) => f.kind === 'moved').map((f) => [f.license, f.item])).to.deep.equal([[id, 105]]);
+    expect(findings.filter((f) => f.kind === 'unbound')).to.deep.equal([]); // it has its license
+    expect(found.code, found.stderr).to.equal(0); // information only
+    expect(other.requests().filter((q) => q.params.elid === String(id))).to.deep.equal([]);
   });
 
   it('close of a moved service whose old module no longer exists fails and says so; nothing changes', async () => {

@@ -101,7 +101,7 @@ describe('reconcile', function () {
     const lines = r.stdout.trim().split('\n');
     expect(lines).to.have.length(2);
     expect(lines[0]).to.match(/^unmanaged .*named "myserver"/);
-    expect(lines[1]).to.match(/^reconcile: 0 leak, 0 lost, 0 autoprolong, 0 params, 1 unmanaged \(\d+ paid days\), 0 drift; no fault$/);
+    expect(lines[1]).to.match(/^reconcile: 0 leak, 0 lost, 0 autoprolong, 0 params, 0 unbound, 1 unmanaged \(\d+ paid days\), 0 drift, 0 moved; no fault$/);
   });
 
   it('--apply does not release a license whose service came back to life meanwhile (the finding is re-checked)', async () => {
