@@ -7,7 +7,7 @@
 // licenses only through the store's compare-and-set transitions (SPEC 5.8).
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { type Day } from '../dates.js';
-import { LicenseMissingError } from '../errors.js';
+import { BadInputError, LicenseMissingError } from '../errors.js';
 import { isOwnModuleKind, ServiceNotFoundError } from '../host/host.js';
 import type { ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
@@ -91,7 +91,10 @@ function describeService(view: HostView, item: number): string {
 }
 
 async function upstreamOf(ctx: AdminContext, module: number): Promise<LicensingApi> {
-  return new LicensingClient(await ctx.host.readModule(module));
+  const settings = await ctx.host.readModule(module);
+  // Another kind's credentials are never sent anywhere (SPEC 3).
+  if (!isOwnModuleKind(settings.kind)) throw new BadInputError('module', String(module), `processing module ${module} is a "${settings.kind}" module, not pmisplicense: reconcile does not read its account`);
+  return new LicensingClient(settings);
 }
 
 /**
@@ -101,11 +104,13 @@ async function upstreamOf(ctx: AdminContext, module: number): Promise<LicensingA
  * longer has is kept, so that its licenses are still reported (reading it then fails, saying so).
  */
 async function modulesToCover(ctx: AdminContext): Promise<number[]> {
-  const known = new Set(ctx.store.modules());
   const rows = await ctx.host.listProcessingModules();
-  const ids = new Set<number>(known);
+  const ids = new Set<number>(ctx.store.modules());
   for (const r of rows) if (isOwnModuleKind(r.kind)) ids.add(r.id);
-  for (const r of rows) if (!isOwnModuleKind(r.kind) && !known.has(r.id)) ids.delete(r.id);
+  for (const r of rows) {
+    if (isOwnModuleKind(r.kind) || !ids.delete(r.id)) continue;
+    log.warn(`reconcile: processing module ${r.id} is now a "${r.kind}" module; its licenses in the state are not checked (its credentials go nowhere)`);
+  }
   return [...ids].sort((a, b) => a - b);
 }
 
@@ -141,7 +146,14 @@ export async function findDiscrepancies(ctx: AdminContext, module: number | null
   const findings: Finding[] = [];
   for (const m of modules) findings.push(...moduleFindings(ctx, m, state.filter((l) => l.module === m), accounts.get(m)!, view, known));
   findings.push(...paramFindings(ctx, modules, state, view));
-  findings.push(...(await unboundFindings(ctx, modules, accounts, view, known)));
+  const unbound = await unboundFindings(ctx, modules, accounts, view, known);
+  // An unmanaged license that is one service's only candidate is bound by --apply, not adopted.
+  const bindsTo = new Map(unbound.filter((f) => f.license !== null).map((f) => [`${f.module}:${f.license}`, f.item]));
+  for (const f of findings) {
+    const item = f.kind === 'unmanaged' ? bindsTo.get(`${f.module}:${f.license}`) : undefined;
+    if (item !== undefined) f.fix = `none here: it is the one license that fits live service ${item} (see unbound): reconcile --apply binds it to that service as it is`;
+  }
+  findings.push(...unbound);
   return findings;
 }
 

@@ -121,6 +121,9 @@ describe('migration of existing licenses (SPEC 5.9)', function () {
     const found = (JSON.parse(dry.stdout) as JsonFinding[]).filter((f) => f.kind === 'unbound');
     expect(found.map((f) => f.item).sort()).to.deep.equal([...Array(20).keys()].map((i) => 201 + i));
     expect(found.filter((f) => f.license !== null).map((f) => [f.item, f.license])).to.deep.equal([...expected]);
+    // The same license, listed as unmanaged, points to the binding, not to pool adopt.
+    const first = (JSON.parse(dry.stdout) as Array<JsonFinding & { fix: string }>).find((f) => f.kind === 'unmanaged' && f.license === expected.get(201))!;
+    expect(first.fix).to.match(/one license that fits live service 201 .*reconcile --apply binds it/);
     w.sandbox.clearRequests();
 
     const r = await w.exec(['reconcile', '--apply']);
