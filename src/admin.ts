@@ -157,11 +157,11 @@ const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['reconcile'],
     brief: 'compare the licensing server, the state and BILLmanager; --apply fixes',
-    summary: 'Compare the licensing server account, the module state and the BILLmanager services; one finding a line (leak, lost, unmanaged, autoprolong, drift, params) and a summary. Exit 1 while a fault remains.',
+    summary: 'Compare the licensing server account, the module state and the BILLmanager services; one finding a line (leak, lost, unmanaged, autoprolong, drift, params, unbound, moved) and a summary. Without --module: every pmisplicense module of BILLmanager. Exit 1 while a fault remains.',
     options: [
       moduleOpt(false, 'only this module (default: every module)'),
       { name: 'json', kind: 'flag', describe: 'stdout is one JSON array of {"kind","license","item","paidDaysLeft","detail","fix"}; the summary goes to stderr' },
-      { name: 'apply', kind: 'flag', describe: 'fix what can be fixed safely (releases leaks, marks lost licenses gone, turns auto-renewal off, clears stale service params)' },
+      { name: 'apply', kind: 'flag', describe: 'fix what can be fixed safely (releases leaks, marks lost licenses gone, turns auto-renewal off, clears stale service params, binds the one existing license of a live service that has none)' },
     ],
     examples: [
       ['reconcile --module 1', 'show what differs, change nothing'],
