@@ -66,7 +66,7 @@ describe('a license belongs to the module that bought it (SPEC 5.9)', function (
     expect(other.requests()).to.deep.equal([]);
   });
 
-  it('maintain and sync_item of a moved service use the old account', async () => {
+  it('sync_item of a moved service reads its license through the old account', async () => {
     const id = await openOn1(104);
     w.host.sim.updateService(104, { processingmodule: OTHER });
     const s = await w.command('sync_item', { item: 104 });
