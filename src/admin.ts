@@ -163,11 +163,11 @@ const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['reconcile'],
     brief: 'compare the licensing server, the state and BILLmanager; --apply fixes',
-    summary: 'Compare the licensing server account, the module state and the BILLmanager services; one finding a line (leak, lost, unmanaged, autoprolong, drift, params) and a summary. Exit 1 while a fault remains.',
+    summary: 'Compare the licensing server account, the module state and the BILLmanager services; one finding a line (leak, lost, unmanaged, autoprolong, drift, params, unbound, moved) and a summary. Without --module: every pmisplicense module of BILLmanager. Exit 1 while a fault remains.',
     options: [
       moduleOpt(false, 'only this module (default: every module)'),
       { name: 'json', kind: 'flag', describe: 'stdout is one JSON array of {"kind","license","item","paidDaysLeft","detail","fix"}; the summary goes to stderr' },
-      { name: 'apply', kind: 'flag', describe: 'fix what can be fixed safely (releases leaks, marks lost licenses gone, turns auto-renewal off, clears stale service params)' },
+      { name: 'apply', kind: 'flag', describe: 'fix what can be fixed safely (releases leaks, marks lost licenses gone, turns auto-renewal off, clears stale service params, binds the one existing license of a live service that has none)' },
     ],
     examples: [
       ['reconcile --module 1', 'show what differs, change nothing'],
@@ -653,9 +653,13 @@ export async function runAdmin(argv: readonly string[]): Promise<number | null> 
   // before the command acts.
   const module = given.number('module');
   if (module !== undefined) {
-    const { Host, ModuleNotFoundError } = await import('./host/host.js');
+    const { Host, ModuleNotFoundError, isOwnModuleKind, MODULE_KIND } = await import('./host/host.js');
     try {
-      await new Host(p.mgrctl).readModule(module);
+      const settings = await new Host(p.mgrctl).readModule(module);
+      // Another kind of module (SPEC 3): refused as the panel refuses it; its credentials go nowhere.
+      if (!isOwnModuleKind(settings.kind)) {
+        return fail(2, `processing module ${module} is a "${settings.kind}" module, not ${MODULE_KIND}; give the id of a ${MODULE_KIND} module from Integration → Processing modules.`);
+      }
     } catch (e) {
       if (e instanceof ModuleNotFoundError) {
         return fail(2, `BILLmanager has no processing module ${module} (processing.edit elid=${module} found none); give the id of a module from Integration → Processing modules.`);

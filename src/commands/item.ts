@@ -4,9 +4,9 @@
 // Failures propagate to protocol.ts, which owns the error path.
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { today } from '../dates.js';
-import { BadInputError, CommandError } from '../errors.js';
-import { Host } from '../host/host.js';
-import type { PostOperation, Service } from '../host/types.js';
+import { BadInputError, CommandError, HostError } from '../errors.js';
+import { Host, ModuleNotFoundError } from '../host/host.js';
+import type { ModuleSettings, PostOperation, Service } from '../host/types.js';
 import { log } from '../log.js';
 import { Lifecycle } from '../pool/lifecycle.js';
 import { lockService } from '../pool/service-lock.js';
@@ -18,6 +18,26 @@ export interface ItemContext {
   service: Service;
   lifecycle: Lifecycle;
   store: LicenseStore;
+}
+
+/** SPEC 5.9: these commands bind an existing license of a live service that has none, or fail. */
+const MIGRATING: ReadonlySet<string> = new Set(['prolong', 'resume', 'sync_item']);
+
+/** The module recorded with the service's license (bound, or being released from it); null when none. */
+function ownerModule(store: LicenseStore, item: number): number | null {
+  return store.licenseOfService(item)?.module ?? store.releasingFrom(item)[0]?.module ?? null;
+}
+
+/** The owner module's settings; a module the host no longer knows fails the command, saying so. */
+async function readOwner(host: Host, module: number, current: number, item: number): Promise<ModuleSettings> {
+  try {
+    return await host.readModule(module);
+  } catch (e) {
+    if (module !== current && e instanceof ModuleNotFoundError) {
+      throw new HostError(`The license of service ${item} belongs to processing module ${module}, which bought it, and BILLmanager no longer has that module (the service now uses module ${current}). Restore module ${module} (same licensing server account), or release the license by hand at the licensing server.`, false);
+    }
+    throw e;
+  }
 }
 
 /** Builds the command for one item operation; `post` names the host's service.post<op>. */
@@ -41,8 +61,16 @@ export function itemCommand(command: string, post: PostOperation | null, step: (
           if (service.processingmodule === null) {
             throw new BadInputError('processingmodule', '', `Service ${item} has no processing module in BILLmanager; assign the pmisplicense module to its tariff.`);
           }
-          const upstream = new LicensingClient(await host.readModule(service.processingmodule));
-          const lifecycle = new Lifecycle({ store, upstream, host, module: service.processingmodule, today: today(), keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
+          // A license belongs to the module that bought it (SPEC 5.9): every call about the service's
+          // license goes to the account recorded with it, also after the service moved to another module.
+          const module = ownerModule(store, item) ?? service.processingmodule;
+          const upstream = new LicensingClient(await readOwner(host, module, service.processingmodule, item));
+          const day = today();
+          const lifecycle = new Lifecycle({ store, upstream, host, module, today: day, keyWaitMs: keyWaitSeconds() * 1000, orderSettleMs: orderSettleSeconds() * 1000 });
+          if (MIGRATING.has(command)) {
+            const { bindIfUnbound } = await import('../pool/migrate.js');
+            await bindIfUnbound({ store, upstream, host, module, today: day }, service, command);
+          }
           await step({ service, lifecycle, store });
           try {
             // The service's own history, for period advice (`advise`); never a reason to fail.

@@ -111,6 +111,12 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
         }
       }
     }
+    // SPEC 5.9: a live service of the module with no license bound never passes silently.
+    if (services) {
+      const { maintainUnbound } = await import('../pool/migrate.js');
+      const r = await maintainUnbound({ store, host, today: day, onlyModule, stateModules: modules, services: [...services.values()], fail });
+      handled += r;
+    }
   } finally {
     store.close();
   }

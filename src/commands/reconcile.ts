@@ -9,7 +9,7 @@ import { type AdminContext } from '../pool/adopt.js';
 import { applyFinding, FAULT_KINDS, findDiscrepancies, type Finding, type FindingKind } from '../pool/reconcile.js';
 import { openStore } from '../pool/store.js';
 
-const KINDS: readonly FindingKind[] = ['leak', 'lost', 'autoprolong', 'params', 'unmanaged', 'drift'];
+const KINDS: readonly FindingKind[] = ['leak', 'lost', 'autoprolong', 'params', 'unbound', 'unmanaged', 'drift', 'moved'];
 
 function summary(findings: Finding[]): string {
   const parts = KINDS.map((k) => {

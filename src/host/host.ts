@@ -7,7 +7,7 @@ import { normalizeDay } from '../dates.js';
 import { paths } from '../config.js';
 import { childrenNamed, childText, type XmlElement } from '../xml.js';
 import { HostReplyError, runMgrctl, type MgrctlOptions, type MgrctlParams } from './mgrctl.js';
-import type { DatabaseSettings, FormField, ModuleSettings, PostOperation, Service, ServiceListRow } from './types.js';
+import type { DatabaseSettings, FormField, ModuleSettings, PostOperation, ProcessingModuleRow, Service, ServiceListRow } from './types.js';
 
 export interface HostOptions {
   /** Per call; default 60 000 ms. */
@@ -35,6 +35,19 @@ export class ModuleNotFoundError extends HostError {
   ) {
     super(`Processing module ${moduleId} was not found in BILLmanager${hostMsg ? ` (${hostMsg})` : ''}.`, false);
   }
+}
+
+/** This module's kind, as BILLmanager names it in a processing module's `module` field. */
+export const MODULE_KIND = 'pmisplicense';
+
+/**
+ * The one rule (shared with the panel pages, src/panel/context.ts) telling whether a processing
+ * module is of this module's kind: BILLmanager names the kind in `module`; a reply without it is
+ * taken as ours. Another kind's credentials are never sent anywhere (SPEC 3).
+ */
+export function isOwnModuleKind(kind: string | undefined): boolean {
+  const k = (kind ?? '').trim();
+  return k === '' || k === MODULE_KIND;
 }
 
 function has(doc: XmlElement, name: string): boolean {
@@ -177,7 +190,19 @@ export class Host {
     if (!has(doc, 'url') && !has(doc, 'username')) throw new ModuleNotFoundError(id, 'processing.edit returned no connection settings');
     const password = childText(doc, 'password');
     addSecret(password);
-    return { id, url: childText(doc, 'url').trim(), username: childText(doc, 'username').trim(), password };
+    return { id, url: childText(doc, 'url').trim(), username: childText(doc, 'username').trim(), password, kind: childText(doc, 'module').trim() };
+  }
+
+  /** The host's processing modules (`processing` list): id, name and kind of each, in one call. */
+  async listProcessingModules(): Promise<ProcessingModuleRow[]> {
+    const doc = await this.call('processing', {});
+    const rows: ProcessingModuleRow[] = [];
+    for (const e of childrenNamed(doc, 'elem')) {
+      const id = intOrNull(childText(e, 'id'));
+      if (id === null) continue;
+      rows.push({ id, name: childText(e, 'name').trim(), kind: childText(e, 'module').trim() });
+    }
+    return rows;
   }
 
   async saveParam(item: number, name: string, value: string): Promise<void> {

@@ -62,6 +62,16 @@ export interface ModuleSettings {
   url: string;
   username: string;
   password: string;
+  /** The module's kind as processing.edit names it (`module`); '' when the reply has none. */
+  kind?: string;
+}
+
+/** A row of the host's `processing` list (SPEC 3: `reconcile` without `--module`). */
+export interface ProcessingModuleRow {
+  id: number;
+  name: string;
+  /** The module's kind (`module`, e.g. pmisplicense, ispmanager6); '' when the row has none. */
+  kind: string;
 }
 
 export type PostOperation = 'open' | 'prolong' | 'close' | 'suspend' | 'resume' | 'setparam';

@@ -2,7 +2,7 @@
 // the panel's own error (a BILLmanager error element with a text in the page's language).
 import type { Paths } from '../config.js';
 import { today } from '../dates.js';
-import { Host } from '../host/host.js';
+import { Host, isOwnModuleKind } from '../host/host.js';
 import { HostReplyError, runMgrctl } from '../host/mgrctl.js';
 import { log } from '../log.js';
 import { openStore, type LicenseStore } from '../pool/store.js';
@@ -81,7 +81,7 @@ export class PageContext {
       const doc = await runMgrctl('processing.edit', { elid: id }, { mgrctl: this.paths.mgrctl });
       const kind = childText(doc, 'module').trim();
       // BILLmanager names the module's kind in `module`; a reply without it is taken as ours.
-      if (kind !== '' && kind !== 'pmisplicense') throw new PanelError('value', object, String(id), errorText('moduleOther', this.lang, id, kind));
+      if (!isOwnModuleKind(kind)) throw new PanelError('value', object, String(id), errorText('moduleOther', this.lang, id, kind));
     } catch (e) {
       if (e instanceof HostReplyError && e.hostType === 'missed') throw new PanelError('value', object, String(id), errorText('moduleMissing', this.lang, id));
       throw e;

@@ -7,8 +7,8 @@
 // licenses only through the store's compare-and-set transitions (SPEC 5.8).
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { type Day } from '../dates.js';
-import { LicenseMissingError } from '../errors.js';
-import { ServiceNotFoundError } from '../host/host.js';
+import { BadInputError, LicenseMissingError } from '../errors.js';
+import { isOwnModuleKind, ServiceNotFoundError } from '../host/host.js';
 import type { ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
 import { LicensingClient } from '../upstream/client.js';
@@ -18,7 +18,7 @@ import { FREE_LICNAME, Lifecycle, paidTime } from './lifecycle.js';
 import { underServiceLock } from './service-lock.js';
 import type { ManagedLicense } from './store.js';
 
-export type FindingKind = 'leak' | 'lost' | 'unmanaged' | 'autoprolong' | 'drift' | 'params';
+export type FindingKind = 'leak' | 'lost' | 'unmanaged' | 'autoprolong' | 'drift' | 'params' | 'unbound' | 'moved';
 
 export interface Finding {
   kind: FindingKind;
@@ -32,7 +32,7 @@ export interface Finding {
 }
 
 /** Findings that are faults (exit 1 while one remains); the others are information. */
-export const FAULT_KINDS: readonly FindingKind[] = ['leak', 'lost', 'autoprolong', 'params'];
+export const FAULT_KINDS: readonly FindingKind[] = ['leak', 'lost', 'autoprolong', 'params', 'unbound'];
 
 export function paidDaysLeft(period: number | null, expiredate: Day | null, today: Day): number | null {
   if (period === 0 || period === null || expiredate === null) return null;
@@ -91,12 +91,32 @@ function describeService(view: HostView, item: number): string {
 }
 
 async function upstreamOf(ctx: AdminContext, module: number): Promise<LicensingApi> {
-  return new LicensingClient(await ctx.host.readModule(module));
+  const settings = await ctx.host.readModule(module);
+  // Another kind's credentials are never sent anywhere (SPEC 3).
+  if (!isOwnModuleKind(settings.kind)) throw new BadInputError('module', String(module), `processing module ${module} is a "${settings.kind}" module, not pmisplicense: reconcile does not read its account`);
+  return new LicensingClient(settings);
 }
 
-/** Every discrepancy between the three views, for one module or every module the state knows. */
+/**
+ * The modules reconcile covers without `--module` (SPEC 3): every processing module of the host
+ * whose kind is this module's (the `processing` list), and the modules the state knows. A module
+ * of another kind is left out (its credentials go nowhere); one the state knows that the host no
+ * longer has is kept, so that its licenses are still reported (reading it then fails, saying so).
+ */
+async function modulesToCover(ctx: AdminContext): Promise<number[]> {
+  const rows = await ctx.host.listProcessingModules();
+  const ids = new Set<number>(ctx.store.modules());
+  for (const r of rows) if (isOwnModuleKind(r.kind)) ids.add(r.id);
+  for (const r of rows) {
+    if (isOwnModuleKind(r.kind) || !ids.delete(r.id)) continue;
+    log.warn(`reconcile: processing module ${r.id} is now a "${r.kind}" module; its licenses in the state are not checked (its credentials go nowhere)`);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** Every discrepancy between the three views, for one module or every pmisplicense module of the host. */
 export async function findDiscrepancies(ctx: AdminContext, module: number | null): Promise<Finding[]> {
-  const modules = module !== null ? [module] : ctx.store.modules();
+  const modules = module !== null ? [module] : await modulesToCover(ctx);
   // The licensing server and the host are asked first and read side by side; the state is read
   // while they answer. One snapshot of it for the findings: applyFinding reads each license anew
   // before acting.
@@ -126,7 +146,51 @@ export async function findDiscrepancies(ctx: AdminContext, module: number | null
   const findings: Finding[] = [];
   for (const m of modules) findings.push(...moduleFindings(ctx, m, state.filter((l) => l.module === m), accounts.get(m)!, view, known));
   findings.push(...paramFindings(ctx, modules, state, view));
+  const unbound = await unboundFindings(ctx, modules, accounts, view, known);
+  // An unmanaged license that is one service's only candidate is bound by --apply, not adopted.
+  const bindsTo = new Map(unbound.filter((f) => f.license !== null).map((f) => [`${f.module}:${f.license}`, f.item]));
+  for (const f of findings) {
+    const item = f.kind === 'unmanaged' ? bindsTo.get(`${f.module}:${f.license}`) : undefined;
+    if (item !== undefined) f.fix = `none here: it is the one license that fits live service ${item} (see unbound): reconcile --apply binds it to that service as it is`;
+  }
+  findings.push(...unbound);
   return findings;
+}
+
+/**
+ * SPEC 3 `unbound` (5.9): the live services of the modules (status 2 or 3) with no license bound in
+ * any module, each with the account licenses that could be its own. A service whose panel is
+ * `nopanel` needs none. The panels are read in one go (panelsOf) for these services only.
+ */
+async function unboundFindings(ctx: AdminContext, modules: number[], accounts: Map<number, UpstreamLicense[]>, view: HostView, known: Set<number>): Promise<Finding[]> {
+  const { candidatesFor, describeCandidates, isLiveStatus, panelsOf } = await import('./migrate.js');
+  const unbound = [...view.services.values()].filter(
+    (s) => s.processingmodule !== null && modules.includes(s.processingmodule) && isLiveStatus(s.status) && !ctx.store.licenseOfService(s.id) && ctx.store.releasingFrom(s.id).length === 0,
+  );
+  if (unbound.length === 0) return [];
+  const panels = await panelsOf(ctx.host, unbound.map((s) => s.id));
+  const out: Finding[] = [];
+  for (const s of unbound) {
+    const m = s.processingmodule!;
+    const p = panels.get(s.id)!;
+    const base = { kind: 'unbound' as const, module: m, item: s.id };
+    const live = `${describeService(view, s.id)} has no license bound`;
+    if (p.panel === 'nopanel') continue;
+    if (p.panel === null) {
+      out.push({ ...base, license: null, paidDaysLeft: null, detail: `${live}, and its panel cannot be determined: ${p.error}`, fix: 'none here: configure the panel (pmisplicense diagnose --item shows why), then run reconcile again' });
+      continue;
+    }
+    const cands = candidatesFor(s, p.panel, accounts.get(m)!, known);
+    if (cands.length === 1) {
+      const c = cands[0]!;
+      out.push({ ...base, license: c.id, paidDaysLeft: paidDaysLeft(c.period, c.expiredate, ctx.today), detail: `${live}; one account license could be its own: ${describeCandidates(cands)} (IP ${s.ip}, tariff ${p.panel})`, fix: `bind license ${c.id} to service ${s.id} as it is (key, IP and period kept), renamed "Item #${s.id}"` });
+    } else if (cands.length === 0) {
+      out.push({ ...base, license: null, paidDaysLeft: null, detail: `${live}, and the account has no unmanaged active or suspended license with IP ${s.ip || '(none)'} and tariff ${p.panel}`, fix: 'none here: the service needs a license (order one at the licensing server and run reconcile --apply, or re-run its open)' });
+    } else {
+      out.push({ ...base, license: null, paidDaysLeft: null, detail: `${live}; ${cands.length} account licenses could be its own: ${describeCandidates(cands)} (IP ${s.ip}, tariff ${p.panel})`, fix: 'none here: ambiguous; delete or rename (at the licensing server) the licenses that are not this service\'s, then run reconcile --apply' });
+    }
+  }
+  return out;
 }
 
 function moduleFindings(ctx: AdminContext, module: number, state: ManagedLicense[], account: UpstreamLicense[], view: HostView, known: Set<number>): Finding[] {
@@ -151,6 +215,11 @@ function moduleFindings(ctx: AdminContext, module: number, state: ManagedLicense
       const s = view.services.get(l.item!);
       if (!s || s.status === 4) {
         out.push({ ...base, kind: 'leak', paidDaysLeft: paid, detail: `license ${l.upstreamId} is bound to ${describeService(view, l.item!)}`, fix: 'release it: into the pool, or deleted when no paid time is left' });
+        continue;
+      }
+      if (s.processingmodule !== null && s.processingmodule !== module) {
+        // SPEC 5.9: the license stays with the module (account) that bought it.
+        out.push({ ...base, kind: 'moved', paidDaysLeft: paid, detail: `service ${l.item} now belongs to processing module ${s.processingmodule}; its license ${l.upstreamId} stays with module ${module}, whose account bought it`, fix: 'none: every call about the license goes through module ' + module + ' (its close releases it there)' });
         continue;
       }
       const drift: string[] = [];
@@ -229,6 +298,8 @@ async function serviceClosed(ctx: AdminContext, item: number): Promise<boolean> 
 export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ applied: boolean; message: string }> {
   const no = (message: string) => ({ applied: false, message });
   if (!FAULT_KINDS.includes(f.kind)) return no(`${f.kind} findings are information: nothing to apply`);
+  // Several candidates or none: nothing is bound; the finding's detail says which.
+  if (f.kind === 'unbound' && f.license === null) return no(f.detail);
   if (f.license === null) return no('the finding names no license');
   const lid = f.license;
   const upstream = await upstreamOf(ctx, f.module);
@@ -278,6 +349,31 @@ export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ app
         if (!u.autoprolong) return no('auto-renewal is already off');
         await upstream.edit(lid, { autoprolong: false });
         return done('auto-renewal turned off');
+      }
+      case 'unbound': {
+        if (f.item === null) return no('the finding names no service');
+        const { bindExisting, isLiveStatus } = await import('./migrate.js');
+        let s;
+        try {
+          s = await ctx.host.readService(f.item);
+        } catch (e) {
+          if (e instanceof ServiceNotFoundError) return no(`service ${f.item} is unknown to BILLmanager`);
+          throw e;
+        }
+        if (!isLiveStatus(s.status) || s.processingmodule !== f.module) return no(`service ${f.item} is no longer a live service of module ${f.module}`);
+        if (ctx.store.licenseOfService(f.item)) return no(`service ${f.item} has a license bound now`);
+        const { withResolvedPanel } = await import('../host/panel.js');
+        const panel = (await withResolvedPanel(ctx.host, s)).panel;
+        let cand;
+        try {
+          cand = await upstream.get(lid);
+        } catch (e) {
+          if (e instanceof LicenseMissingError) return no(`license ${lid} no longer exists upstream`);
+          throw e;
+        }
+        const bound = await bindExisting({ store: ctx.store, upstream, host: ctx.host, module: f.module, today: ctx.today }, s, cand, panel);
+        if (!bound) return no(`license ${lid} no longer fits service ${f.item} (taken by another service, or its IP, tariff or status changed)`);
+        return done(`bound to service ${f.item} as it is (key, IP and period kept), renamed "Item #${f.item}"; nothing bought`);
       }
       case 'params': {
         if (f.item === null) return no('the finding names no service');

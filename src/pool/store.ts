@@ -538,6 +538,20 @@ export class LicenseStore {
     });
   }
 
+  /**
+   * SPEC 5.9 migration: an account license bought outside the module (by hand, by a previous
+   * module), bound to its service as it is. Refuses (null) when any module already manages the
+   * license (not gone) or the service already has one: two services never take the same license.
+   */
+  bindExisting(l: { module: number; upstreamId: number; item: number; suspended?: boolean } & LicenseFacts): ManagedLicense | null {
+    return this.exclusive(() => {
+      const existing = this.license(l.module, l.upstreamId);
+      if ((existing && existing.state !== 'gone') || this.isKnown(l.upstreamId) || this.licenseOfService(l.item)) return null;
+      this.upsertNew(l, l.suspended ? 'suspended' : 'bound', l.item, existing);
+      return this.license(l.module, l.upstreamId);
+    });
+  }
+
   private upsertNew(l: { module: number; upstreamId: number } & LicenseFacts, state: LicenseState, item: number | null, existing: ManagedLicense | null): void {
     const cols = { ...factColumns(l), state, item, released_from: null };
     if (existing) {

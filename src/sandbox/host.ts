@@ -44,6 +44,8 @@ export interface SimModule {
   url: string;
   username: string;
   password: string;
+  /** The module's kind (`module` in processing.edit and the `processing` list); default pmisplicense. */
+  kind?: string;
 }
 
 export interface SimCall {
@@ -149,6 +151,10 @@ CREATE TABLE IF NOT EXISTS module (
   username TEXT NOT NULL,
   password TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS module_kind (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runningoperation (
   id INTEGER PRIMARY KEY,
   errorxml TEXT,
@@ -210,6 +216,11 @@ interface ServiceRow {
   status: number;
 }
 
+function readModule(db: Db, id: number): SimModule | undefined {
+  const m = db.prepare('SELECT m.id, m.url, m.username, m.password, k.kind FROM module m LEFT JOIN module_kind k ON k.id = m.id WHERE m.id = ?').get(id) as (SimModule & { kind: string | null }) | undefined;
+  return m && { ...m, kind: m.kind ?? 'pmisplicense' };
+}
+
 function formOptions(db: Db, id: number): SimFormOption[] {
   const rows = db.prepare('SELECT option_id, value, choices FROM service_form_option WHERE service = ? ORDER BY option_id').all(id) as { option_id: number; value: string; choices: string }[];
   return rows.map((r) => ({ id: r.option_id, value: r.value, choices: JSON.parse(r.choices) as { id: number; name: string }[] }));
@@ -244,6 +255,8 @@ export interface SimulatedHost {
   readonly dbPath: string;
   addModule(m: SimModule): void;
   module(id: number): SimModule | undefined;
+  /** Deletes a processing module (the host no longer knows it). */
+  removeModule(id: number): void;
   addService(s: NewSimService): SimService;
   service(id: number): SimService | undefined;
   updateService(id: number, change: SimServiceUpdate): SimService;
@@ -269,10 +282,19 @@ export function createSimulatedHost(dbPath: string): SimulatedHost {
   return {
     dbPath,
     addModule(m) {
-      db.prepare('INSERT OR REPLACE INTO module (id, url, username, password) VALUES (?, ?, ?, ?)').run(m.id, m.url, m.username, m.password);
+      db.transaction(() => {
+        db.prepare('INSERT OR REPLACE INTO module (id, url, username, password) VALUES (?, ?, ?, ?)').run(m.id, m.url, m.username, m.password);
+        db.prepare('INSERT OR REPLACE INTO module_kind (id, kind) VALUES (?, ?)').run(m.id, m.kind ?? 'pmisplicense');
+      }).immediate();
     },
     module(id) {
-      return db.prepare('SELECT id, url, username, password FROM module WHERE id = ?').get(id) as SimModule | undefined;
+      return readModule(db, id);
+    },
+    removeModule(id) {
+      db.transaction(() => {
+        db.prepare('DELETE FROM module WHERE id = ?').run(id);
+        db.prepare('DELETE FROM module_kind WHERE id = ?').run(id);
+      }).immediate();
     },
     addService(s) {
       db.transaction(() => {
@@ -474,7 +496,12 @@ export const render = {
     return `${docOpen('soft')}${rows}${tparams('soft', params)}</doc>\n`;
   },
   module(m: SimModule, params: Record<string, string>): string {
-    return `${docOpen('processing.edit', ` stylesheet="edit" elname="Processing module" elid="${m.id}"`)}${el('id', String(m.id))}${el('module', 'pmisplicense')}${el('url', m.url)}${el('username', m.username)}${el('password', m.password)}${tparams('processing.edit', params)}</doc>\n`;
+    return `${docOpen('processing.edit', ` stylesheet="edit" elname="Processing module" elid="${m.id}"`)}${el('id', String(m.id))}${el('module', m.kind ?? 'pmisplicense')}${el('url', m.url)}${el('username', m.username)}${el('password', m.password)}${tparams('processing.edit', params)}</doc>\n`;
+  },
+  /** The `processing` list: one <elem> per processing module (id, name, module = its kind; no credentials). */
+  moduleList(modules: SimModule[], params: Record<string, string>): string {
+    const rows = modules.map((m) => `<elem>${el('id', String(m.id))}${el('name', `Module ${m.id}`)}${el('module', m.kind ?? 'pmisplicense')}</elem>`).join('');
+    return `${docOpen('processing')}${rows}${tparams('processing', params)}</doc>\n`;
   },
   ok(func: string, params: Record<string, string>): string {
     return `${docOpen(func)}<ok/>${tparams(func, params)}</doc>\n`;
@@ -534,9 +561,13 @@ function perform(db: Db, req: Request): string {
       // One query: the list shows no params (reading each service's would cost a query per row).
       return render.serviceList(db.prepare("SELECT * FROM service WHERE itemtype = 'soft' ORDER BY id").all() as ServiceRow[], params);
     }
+    case 'processing': {
+      const ids = db.prepare('SELECT id FROM module ORDER BY id').pluck().all() as number[];
+      return render.moduleList(ids.map((id) => readModule(db, id)!), params);
+    }
     case 'processing.edit': {
       const elid = intParam(params, 'elid');
-      const m = db.prepare('SELECT id, url, username, password FROM module WHERE id = ?').get(elid) as SimModule | undefined;
+      const m = readModule(db, elid);
       if (!m) throw missed('elid', String(elid));
       return render.module(m, params);
     }

@@ -74,7 +74,9 @@ describe('reconcile', function () {
 
     const purchasesBefore = w.purchases();
     const applied = await reconcileJson('--apply');
-    expect(applied.code, applied.stderr).to.equal(0);
+    // Left: service 302 is live and its license is gone, so it has none (SPEC 5.9 `unbound`, no candidate).
+    expect(applied.code, applied.stderr).to.equal(1);
+    expect(applied.stderr).to.match(/after --apply: .* 0 leak, 0 lost, 0 autoprolong, 0 params, 1 unbound/);
     // leak released into the pool (paid time left), suspended and renamed upstream; its service no longer names it.
     expect(w.store((s) => s.license(MODULE, leaked))).to.include({ state: 'free', item: null });
     expect(w.sandbox.license(leaked)).to.include({ licname: 'free.lic', status: 3 });
@@ -89,8 +91,8 @@ describe('reconcile', function () {
     expect(w.sandbox.prolongs()).to.equal(0);
 
     const second = await reconcileJson();
-    expect(second.code).to.equal(0);
-    expect(second.findings.map((f) => f.kind)).to.deep.equal(['unmanaged']);
+    expect(second.code).to.equal(1);
+    expect(second.findings.map((f) => [f.kind, f.item])).to.deep.equal([['unmanaged', null], ['unbound', 302]]);
   });
 
   it('text output: one line per finding and the summary; exit 0 when only information is found', async () => {
@@ -101,7 +103,7 @@ describe('reconcile', function () {
     const lines = r.stdout.trim().split('\n');
     expect(lines).to.have.length(2);
     expect(lines[0]).to.match(/^unmanaged .*named "myserver"/);
-    expect(lines[1]).to.match(/^reconcile: 0 leak, 0 lost, 0 autoprolong, 0 params, 1 unmanaged \(\d+ paid days\), 0 drift; no fault$/);
+    expect(lines[1]).to.match(/^reconcile: 0 leak, 0 lost, 0 autoprolong, 0 params, 0 unbound, 1 unmanaged \(\d+ paid days\), 0 drift, 0 moved; no fault$/);
   });
 
   it('--apply does not release a license whose service came back to life meanwhile (the finding is re-checked)', async () => {

@@ -233,7 +233,8 @@ describe('panel: Reconcile', function () {
     expect(w.store((s) => s.license(MODULE, ids.lost))!.state).to.equal('gone');
     expect(w.host.sim.service(304)!.params.license_id ?? '').to.equal('');
     expect(w.host.sim.service(303)!.params.license_id).to.equal(String(ids.named));
-    expect(await listedIds()).to.deep.equal([`unmanaged:${ids.foreign}:-`]);
-    expect(await findingsViaCli()).to.deep.equal([`unmanaged:${ids.foreign}:-`]);
+    // Service 302 is live and its license is gone: it now has none (SPEC 5.9 `unbound`, no candidate).
+    expect(await listedIds()).to.deep.equal(['unbound:-:302', `unmanaged:${ids.foreign}:-`]);
+    expect(await findingsViaCli()).to.deep.equal(['unbound:-:302', `unmanaged:${ids.foreign}:-`]);
   });
 });
