@@ -9,7 +9,13 @@ import { eligibleFromPool, hasPaidTime } from '../pool/lifecycle.js';
 import type { ManagedLicense } from '../pool/store.js';
 import { PanelError, type PageContext, type PageResult } from './context.js';
 import { el, elem, slist } from './output.js';
-import { errorText, POOL_SUMMARY_ID, poolSummary, reusableFrom, tariffLabel, word } from './texts.js';
+import { adviceLineRu, errorText, POOL_ADVICE_ID, POOL_SUMMARY_ID, POOL_VALUE_ID, poolSummary, poolValue, reusableFrom, tariffLabel, word } from './texts.js';
+import { advise, adviceLine } from '../advise/advise.js';
+import { dayNumber } from '../advise/calendar.js';
+import { historiesFromEvents } from '../advise/history.js';
+import { priceTable } from '../commands/advise.js';
+import { LicensingClient } from '../upstream/client.js';
+import type { Tariff } from '../upstream/types.js';
 
 /** Paid days left, today included (expiredate − today + 1, 0 once expired); null for lifetime or unknown. */
 export function paidDays(l: Pick<ManagedLicense, 'period' | 'expiredate'>, today: string): number | null {
@@ -51,15 +57,44 @@ export type PoolFigures = {
   reuses: number;
 };
 
+/** The licensing server's prices are the one thing the state cannot answer for this page (SPEC 8):
+ *  read once, with a short limit, so that a slow licensing server never holds the page. */
+const PRICE_READ_MS = 10_000;
+
 /**
- * THE PLACE FOR ISSUE 16's MONEY AND ADVICE (not built here): the value of the pool's figures in
- * money (from the licensing server's prices) and an advice line. The prices/advice work fills this
- * in; it returns further banners for the page, each with its own id — e.g.
- * `<banner id="pmisplicense_pool_value" status="3">` and `<banner id="pmisplicense_pool_advice" status="3">`
- * with their messages in the list's messages. Until then it adds nothing.
+ * Issue 16: what the re-uses saved in money (each re-use is an order of its tariff and period that
+ * was not placed, priced at today's `pricelist.export`) and the period advice line (the module's
+ * recorded history replayed under each rule set: src/advise). Two banners with ids; their texts
+ * are made here in the page's language. Prices unreadable: no banner, one log line — the page and
+ * its table never depend on the licensing server.
  */
-export async function poolValueAndAdvice(_ctx: PageContext, _free: readonly ManagedLicense[], _figures: PoolFigures): Promise<string> {
-  return '';
+export async function poolValueAndAdvice(ctx: PageContext, module: number, figures: PoolFigures): Promise<string> {
+  let tariffs: Tariff[];
+  try {
+    const client = new LicensingClient(await ctx.host.readModule(module), { timeoutMs: PRICE_READ_MS, connectTimeoutMs: PRICE_READ_MS });
+    tariffs = await client.tariffs();
+  } catch (e) {
+    log.warn(`pool page of module ${module}: the licensing server's prices could not be read (${e instanceof Error ? e.message : String(e)}); the page shows no value or advice`);
+    return '';
+  }
+  const { prices, currency } = priceTable(tariffs);
+  let cents = 0;
+  let unpriced = 0;
+  for (const j of ctx.store.journal()) {
+    if (j.module !== module || j.kind !== 'reuse' || j.outcome !== 'reused') continue;
+    const cost = prices[j.pricelist]?.[String(j.period) as '1' | '12' | '0'];
+    if (cost === undefined) unpriced++;
+    else cents += Math.round(cost * 100);
+  }
+  const value = poolValue(figures.reuses, cents, unpriced, currency, ctx.lang);
+  const history = historiesFromEvents(ctx.store.serviceEvents(module));
+  const day = ctx.today;
+  const report = advise({ module, services: history.services, current: ctx.store.periodRules(module), prices, purchases: ctx.store.purchases(module), from: dayNumber(addMonths(day, -12)), to: dayNumber(day) + 1 });
+  const advice = ctx.lang === 'ru' ? adviceLineRu(report, currency) : adviceLine(report, currency);
+  return (
+    `<banner id="${POOL_VALUE_ID}" status="3">${el('param', cents / 100, { name: 'value' })}${el('msg', value)}</banner>` +
+    `<banner id="${POOL_ADVICE_ID}" status="3">${el('msg', advice)}</banner>`
+  );
 }
 
 /** pmisplicense.pool: every license the module manages (COREmanager pages the list itself), and
@@ -98,7 +133,7 @@ export async function poolList(ctx: PageContext): Promise<PageResult> {
     .map(([k, v]) => el('param', v, { name: k }))
     .join('');
   const banner = `<banner id="${POOL_SUMMARY_ID}" status="3">${params}${el('msg', poolSummary(figures, ctx.lang))}</banner>`;
-  const extra = await poolValueAndAdvice(ctx, free, figures);
+  const extra = await poolValueAndAdvice(ctx, module, figures);
   const plain = el('pool_licenses', figures.licenses) + el('pool_paiddays', figures.paiddays) + el('pool_lifetime', figures.lifetime) + el('pool_reuses', figures.reuses);
   return { body: `${el('plid', module)}${banner}${extra}${plain}${body}`, replaces: ['plid', 'pool_licenses', 'pool_paiddays', 'pool_lifetime', 'pool_reuses'] };
 }

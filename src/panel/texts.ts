@@ -2,6 +2,7 @@
 // messages) in English and Russian. Column headers, field names, hints, buttons and the texts of
 // the raw keys in type="msg" columns (a license's state, a finding's kind) are in
 // etc/xml/billmgr_mod_pmisplicense_panel.xml, where COREmanager looks them up.
+import type { AdviceReport } from '../advise/advise.js';
 import type { PeriodRuleError } from '../pool/periods.js';
 import type { Lang } from './request.js';
 
@@ -124,4 +125,31 @@ export function moduleErrorText(type: string, message: string, lang: Lang): stri
  *  alone where it gave no name: the module keeps no list of tariffs of its own (SPEC 1). */
 export function tariffLabel(pricelist: string, name = ''): string {
   return name ? `${name} (${pricelist})` : `#${pricelist}`;
+}
+
+/** The ids of the pool page's banners beside the summary (issue 16): the re-uses' value, the advice. */
+export const POOL_VALUE_ID = 'pmisplicense_pool_value';
+export const POOL_ADVICE_ID = 'pmisplicense_pool_advice';
+
+function moneyText(cents: number, currency: string): string {
+  return `${(cents / 100).toFixed(2)}${currency ? ` ${currency}` : ''}`;
+}
+
+/** What the re-uses saved: each one an order that was not placed, at today's prices. */
+export function poolValue(reuses: number, cents: number, unpriced: number, currency: string, lang: Lang): string {
+  const rest = unpriced > 0 ? (lang === 'ru' ? ` (ещё ${unpriced} — цена неизвестна)` : ` (${unpriced} more at an unknown price)`) : '';
+  return lang === 'ru'
+    ? `Повторные использования избавили от ${reuses} покупок на ${moneyText(cents, currency)} по сегодняшним ценам${rest}.`
+    : `Re-uses avoided ${reuses} purchases worth ${moneyText(cents, currency)} at today's prices${rest}.`;
+}
+
+/** The advice line in Russian (src/advise/advise.ts adviceLine() is the English one). */
+export function adviceLineRu(r: AdviceReport, currency: string): string {
+  const m = (c: number) => moneyText(c, currency);
+  if (r.services === 0) return `Совет по периодам: история услуг ещё не записана (pmisplicense advise --module ${r.module}).`;
+  const now = r.candidates.find((c) => c.key === 'current');
+  const head = `Совет по периодам (${r.from} – ${r.to}, услуг: ${r.services}): с нынешними правилами было бы потрачено ${m(now?.spend.cents ?? 0)}, оптимум — ${m(r.optimum.cents)}`;
+  if (r.recommended.keep) return `${head}; никакой другой набор правил не дешевле: оставьте их.`;
+  const best = r.candidates.find((c) => c.key === r.recommended.key);
+  return `${head}; «${r.recommended.name}» — ${m(best?.spend.cents ?? 0)} (на ${m(r.recommended.savesCents)} меньше): команды даст pmisplicense advise --module ${r.module}.`;
 }

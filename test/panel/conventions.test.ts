@@ -113,7 +113,7 @@ describe('panel conventions: the pages', function () {
     const stale = `<doc lang="en" func="pmisplicense.pool"><banner status="1"><msg>old</msg></banner><elem><id>1</id></elem><pool_licenses>99</pool_licenses></doc>`;
     const a = await runPanelExe(w, { stdin: stale, params: { func: 'pmisplicense.pool', elid: '1' } });
     const banners = childrenNamed(a.doc, 'banner');
-    expect(banners.map((b) => b.attrs.id)).to.deep.equal(['pmisplicense_pool_summary']);
+    expect(banners.map((b) => b.attrs.id)).to.deep.equal(['pmisplicense_pool_summary', 'pmisplicense_pool_value', 'pmisplicense_pool_advice']);
     for (const b of banners) expect(b.attrs.id, 'every banner has an id').to.be.a('string').and.not.equal('');
     // 801: 31 days (to 2026-02-09), 803: 11 days (to 2026-01-20).
     expect(Object.fromEntries(childrenNamed(banners[0]!, 'param').map((p) => [p.attrs.name, p.text]))).to.deep.equal({ licenses: '2', paiddays: '42', lifetime: '0', reuses: '0' });

@@ -43,6 +43,10 @@ describe('panel: License pool', function () {
     expect(banner.attrs).to.deep.equal({ id: 'pmisplicense_pool_summary', status: '3' });
     expect(Object.fromEntries(childrenNamed(banner, 'param').map((p) => [p.attrs.name, p.text]))).to.deep.equal({ licenses: '4', paiddays: '91', lifetime: '1', reuses: '1' });
     expect(childText(banner, 'msg')).to.equal('Licenses in the pool: 4 (lifetime: 1); paid days they hold: 91; re-uses so far (purchases avoided): 1.');
+    // Issue 16: the re-use's value at the sandbox's price (3541, one month: 10 EUR) and the advice line.
+    const byId = Object.fromEntries(childrenNamed(a.doc, 'banner').map((b) => [b.attrs.id, b]));
+    expect(childText(byId.pmisplicense_pool_value!, 'msg')).to.equal("Re-uses avoided 1 purchases worth 10.00 EUR at today's prices.");
+    expect(childText(byId.pmisplicense_pool_advice!, 'msg')).to.equal('Period advice: no service history recorded yet (pmisplicense advise --module 1).');
     const r = rows(a.doc);
     expect(r.map((x) => x.id)).to.deep.equal(['501', '502', '503', '504', '505', '506']);
     expect(r[0]).to.deep.equal({ id: '501', tariff: 'ISPmanager Lite (3541)', ip: '203.0.113.1', state: 'free', item: '', expiredate: '2026-02-09', reusable: 'Now', paiddays: '31' });
