@@ -38,12 +38,12 @@ writeRecord({
   leaks: count('leaks'),
   lostRecords: count('lostRecords'),
   inconsistencies: count('inconsistencies'),
-  counts: { seed: r.seed, operations: r.operations, rounds: r.rounds, concurrentPairs: r.concurrentPairs, checks: r.checks, kills: r.kills, faults: r.faults, clockMoves: r.clockMoves, violations: r.violations.length },
+  counts: { seed: r.seed, operations: r.operations, rounds: r.rounds, concurrentPairs: r.concurrentPairs, checks: r.checks, kills: r.kills, faults: r.faults, hostFaults: r.hostFaults, hostFaultsHit: r.hostFaultsHit, clockMoves: r.clockMoves, violations: r.violations.length },
   outcome: r.violations.length === 0 ? `0 violations in ${r.checks} checks` : `${r.violations.length} violation(s)`,
 });
 process.stdout.write(
   `\nseed ${r.seed}: ${r.operations} module processes in ${r.rounds} rounds (${r.concurrentPairs} concurrent pairs), ${r.checks} checks, ` +
-    `${r.kills} SIGKILLs, ${r.faults} faults, ${r.retries} retries, ${r.abandoned} left manual, ${r.clockMoves} clock moves, reconcile ${r.reconcileAvailable ? 'on' : 'not built'}, ${r.seconds} s\n`,
+    `${r.kills} SIGKILLs, ${r.faults} faults (${r.hostFaults} on the host, ${r.hostFaultsHit} of them hit), ${r.retries} retries, ${r.abandoned} left manual, ${r.clockMoves} clock moves, reconcile ${r.reconcileAvailable ? 'on' : 'not built'}, ${r.seconds} s\n`,
 );
 for (const v of r.violations) process.stdout.write(`VIOLATION round ${v.round}, invariant ${v.invariant} (${v.kind}): ${v.message}\n`);
 process.stdout.write(r.violations.length === 0 ? '0 violations\n' : `${r.violations.length} violation(s): replay with npm run test:stress -- --seed ${r.seed} --ops ${opts.ops} --services ${opts.services}\n`);

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { pooled } from '../support/pool.js';
 import { World, type RunResult } from '../support/world.js';
+import { checkInvariants } from './invariants.js';
 import { recordCase } from './record.js';
 
 /** Resolves once the sandbox has received more `soft` (list) requests than `before`: the slow
@@ -66,17 +67,20 @@ describe('reliability: the interleavings of issue 7', function () {
     const boundInState = rows.filter((l) => l.item !== null).map((l) => l.item);
     const boundInHost = bindingsOf(w, L, [201, 202]);
     const doubleBindings = (boundInState.length > 1 ? 1 : 0) + (boundInHost.length > 1 ? 1 : 0);
-    const held = doubleBindings === 0 && boundInState.length === 1 && boundInState[0] === 201 && boundInHost.length === 1 && boundInHost[0] === 201;
+    // Measured, not assumed: services with more than one order taken upstream.
+    const doublePurchases = checkInvariants(w).doublePurchases;
+    const held = doubleBindings === 0 && doublePurchases === 0 && boundInState.length === 1 && boundInState[0] === 201 && boundInHost.length === 1 && boundInHost[0] === 201;
     recordCase({
       suite: 'interleavings',
       name: 'maintain (slow list) vs open re-using the pooled license',
       ok: held,
       doubleBindings,
-      doublePurchases: 0,
+      doublePurchases,
       counts: { processes: 4 },
       outcome: `after maintain (exit ${maintained.code}): L bound in state to [${boundInState.join(', ')}], named by services [${boundInHost.join(', ')}]; prolong 201 exit ${prolong201.code}, open 202 exit ${open202.code}`,
     });
 
+    expect(doublePurchases, 'services charged twice').to.equal(0);
     expect(prolong201.code, prolong201.stdout).to.equal(0);
     expect(open202.code, open202.stdout).to.equal(0);
     expect(boundInState, `license ${L} in the state: bound to`).to.deep.equal([201]);
@@ -113,16 +117,18 @@ describe('reliability: the interleavings of issue 7', function () {
     const newPurchases = w.purchases() - purchases;
     const reused = w.store((s) => s.licenseOfService(302))?.upstreamId === L;
     const leaks = after?.state === 'free' && after.item === null ? 0 : 1;
+    const doublePurchases = checkInvariants(w).doublePurchases;
     recordCase({
       suite: 'interleavings',
       name: 'maintain (slow list) vs close releasing the license',
-      ok: leaks === 0 && reused && newPurchases === 0 && open302.code === 0,
+      ok: leaks === 0 && doublePurchases === 0 && reused && newPurchases === 0 && open302.code === 0,
       leaks,
-      doublePurchases: 0,
+      doublePurchases,
       counts: { processes: 4, purchasesAfter: newPurchases },
       outcome: `after maintain (exit ${maintained.code}): L ${after?.state ?? 'missing'}${after?.item ? ` (service ${after.item})` : ''}; next open ${reused ? 're-used L' : `bought ${newPurchases} new`}`,
     });
 
+    expect(doublePurchases, 'services charged twice').to.equal(0);
     expect(after, `license ${L} in the state`).to.include({ state: 'free', item: null });
     expect(open302.code, open302.stdout).to.equal(0);
     expect(newPurchases, 'the next open of that tariff buys nothing').to.equal(0);

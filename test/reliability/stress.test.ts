@@ -24,7 +24,7 @@ describe('reliability: randomized interleavings (stress)', function () {
       leaks: count('leaks'),
       lostRecords: count('lostRecords'),
       inconsistencies: count('inconsistencies'),
-      counts: { seed: r.seed, operations: r.operations, rounds: r.rounds, concurrentPairs: r.concurrentPairs, checks: r.checks, kills: r.kills, faults: r.faults, clockMoves: r.clockMoves, violations: r.violations.length },
+      counts: { seed: r.seed, operations: r.operations, rounds: r.rounds, concurrentPairs: r.concurrentPairs, checks: r.checks, kills: r.kills, faults: r.faults, hostFaults: r.hostFaults, hostFaultsHit: r.hostFaultsHit, clockMoves: r.clockMoves, violations: r.violations.length },
       outcome: r.violations.length === 0 ? `0 violations in ${r.checks} checks` : `${r.violations.length} violation(s); first: ${r.violations[0]!.message}`,
     });
     const report = `seed ${r.seed}: ${r.violations.length} violation(s) — replay with: npm run test:stress -- --seed ${r.seed} --ops ${r.operations}\n` +
