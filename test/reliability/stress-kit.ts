@@ -17,7 +17,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { SandboxLicense } from '../../src/sandbox/licensing-server.js';
 import type { ManagedLicense } from '../../src/pool/store.js';
 import { pooled } from '../support/pool.js';
-import { EXE, World } from '../support/world.js';
+import { EXE, MODULE, SANDBOX_PASSWORD, SANDBOX_USER, World } from '../support/world.js';
 import { prng } from '../support/prng.js';
 
 // ---- seeded randomness -------------------------------------------------------------------------
@@ -83,6 +83,8 @@ interface ServiceModel {
   /** The last operation BILLmanager stopped retrying (manual, or given up): the settling phase
    *  runs it again, as the administrator restarting it would. */
   abandoned?: Op | null;
+  /** Migration (withMigration): the license bought outside the module for this live service. */
+  legacyLicense?: number;
 }
 
 export interface Violation {
@@ -105,6 +107,16 @@ export interface StressOptions {
   progress?: (line: string) => void;
   /** Host (mgrctl) faults in the mix; default on. */
   hostFaults?: boolean;
+  /**
+   * SPEC 5.9 in the mix (issue 14; default off until that behaviour is merged): live services
+   * whose license was bought outside the module (migration: `prolong`/`resume`/`sync_item`/
+   * `maintain`/`reconcile --apply` must bind it as it is), and services BILLmanager moves to a
+   * second processing module (their license stays with the module that bought it; their close
+   * releases it through that module's account). The final check requires every such license to
+   * be known to the module (bound, pooled or gone), and the usual checks see a moved service's
+   * license like any other.
+   */
+  withMigration?: boolean;
 }
 
 export interface StressResult {
@@ -277,6 +289,22 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       }
     };
     say(`${n} services 1001..${1000 + n}, status 1 (ordered)`);
+    // SPEC 5.9 (withMigration): live services with a license bought by hand (an `unbound`
+    // candidate: same IP and tariff, a name the module does not give), and a second processing
+    // module of the same account for services BILLmanager moves.
+    const OTHER_MODULE = MODULE + 1;
+    if (o.withMigration) {
+      w.host.sim.addModule({ id: OTHER_MODULE, url: w.sandbox.url, username: SANDBOX_USER, password: SANDBOX_PASSWORD });
+      for (let i = 0; i < 3; i++) {
+        const id = nextId++;
+        const panel = TARIFFS[i % TARIFFS.length]!;
+        const ip = `203.0.113.${1 + (id % 250)}`;
+        w.addService({ id, ip, panel, period: '1', status: 2, expiredate: addMonths(w.day, 2) });
+        const lic = w.sandbox.addLicense({ licname: `bought by hand ${id}`, ip, pricelist: panel, period: 1, createdate: '2025-12-10', expiredate: addMonths(w.day, 1) });
+        services.set(id, { id, life: 'active', pending: null, ordersAtEpoch: 0, legacyLicense: lic.id });
+        say(`migration: live service ${id} (panel ${panel}) with license ${lic.id} bought outside the module`);
+      }
+    }
 
     let nextRo = 1;
     let ipCounter = 0;
@@ -458,6 +486,15 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     while (result.operations < o.ops && Date.now() - started < (o.budgetMs ?? Infinity)) {
       round++;
       newCustomers(round);
+      if (o.withMigration && chance(0.05)) {
+        // BILLmanager moves a live service with a license to the second processing module.
+        const movable = [...services.values()].filter((s) => s.pending === null && (s.life === 'active' || s.life === 'suspended') && w.host.sim.service(s.id)!.processingmodule === MODULE && w.store((st) => st.licenseOfService(s.id)) !== null);
+        if (movable.length > 0) {
+          const s = pick(movable);
+          w.host.sim.updateService(s.id, { processingmodule: OTHER_MODULE });
+          say(`r${round} service ${s.id} moved to processing module ${OTHER_MODULE}`);
+        }
+      }
       if (chance(0.3)) {
         const to = chance(0.3) ? addMonths(w.day, 1) : addDays(w.day, 1 + Math.floor(rnd() * 12));
         w.setDay(to);
@@ -523,6 +560,18 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     const unsettled = [...services.values()].filter((s) => s.pending !== null).map((s) => s.id);
     if (unsettled.length > 0) say(`r${round + 1} final check with operations still failing for service(s) ${unsettled.join(', ')} (checked all the same)`);
     check(round + 1, new Set(), new Map(), false, true);
+    if (o.withMigration) {
+      // After maintain and reconcile --apply, no license bought outside the module for a live
+      // service is still unknown to it (SPEC 5.9: the migration is one command).
+      const known = new Set(w.store((st) => st.licenses()).filter((l) => l.state !== 'gone').map((l) => l.upstreamId));
+      for (const s of services.values()) {
+        const u = s.legacyLicense !== undefined ? w.sandbox.license(s.legacyLicense) : undefined;
+        if (!u || !paid(u, w.sandbox.today()) || known.has(u.id)) continue;
+        const v: Violation = { invariant: 3, kind: 'lostRecords', key: `m:legacy:${u.id}`, message: `license ${u.id} ("${u.licname}") of live service ${s.id}, bought outside the module, is still unknown to it after maintain and reconcile --apply`, round: round + 1 };
+        result.violations.push(v);
+        say(`r${round + 1} VIOLATION (invariant 3, lostRecords): ${v.message}`);
+      }
+    }
     return result;
   } finally {
     result.seconds = Math.round((Date.now() - started) / 1000);

@@ -8,12 +8,14 @@ import { runStress } from './stress-kit.js';
 const SEED = Number(process.env.PMISPLICENSE_STRESS_SEED ?? 20260110);
 const OPS = Number(process.env.PMISPLICENSE_STRESS_OPS ?? 150);
 const BUDGET_MS = 150_000;
+// SPEC 5.9's migration and module moves in the mix (issue 14): PMISPLICENSE_STRESS_MIGRATION=1.
+const WITH_MIGRATION = process.env.PMISPLICENSE_STRESS_MIGRATION === '1';
 
 describe('reliability: randomized interleavings (stress)', function () {
   this.timeout(BUDGET_MS + 240_000);
 
   it(`seed ${SEED}, up to ${OPS} module processes, 2–4 at a time: SPEC 5.8's invariants hold after every round in all three views`, async () => {
-    const r = await runStress({ seed: SEED, ops: OPS, budgetMs: BUDGET_MS });
+    const r = await runStress({ seed: SEED, ops: OPS, budgetMs: BUDGET_MS, withMigration: WITH_MIGRATION });
     const count = (k: string): number => r.violations.filter((v) => v.kind === k).length;
     recordCase({
       suite: 'stress',
