@@ -60,7 +60,7 @@ const HOST_FAULT_KINDS = ['exit', 'error', 'garbage', 'kill', 'kill', 'hang'] as
 
 export type OpKind = 'open' | 'close' | 'prolong' | 'suspend' | 'resume' | 'setparam-ip' | 'setparam-panel' | 'setparam-nopanel' | 'sync_item' | 'maintain' | 'reconcile' | 'panel-periods' | 'panel-reconcile';
 
-interface Op {
+export interface Op {
   kind: OpKind;
   item: number | null;
   ro: number | null;
@@ -69,9 +69,9 @@ interface Op {
   arg?: string;
 }
 
-type Life = 'new' | 'active' | 'suspended' | 'closing' | 'closed' | 'stuck';
+export type Life = 'new' | 'active' | 'suspended' | 'closing' | 'closed' | 'stuck';
 
-interface ServiceModel {
+export interface ServiceModel {
   id: number;
   life: Life;
   /** A closed or stuck service whose customer has been followed by a new one (churn). */
