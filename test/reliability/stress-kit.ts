@@ -101,8 +101,11 @@ export interface StressOptions {
   /** Module processes to run (retries and maintain included). */
   ops: number;
   services?: number;
-  /** Stop starting rounds after this many ms (the rest is the drain). */
+  /** Stop starting rounds after this many ms (the rest is the drain)… */
   budgetMs?: number;
+  /** …but not before this many module processes ran: a loaded machine makes the run slower,
+   *  never shorter than this (a minimum by progress, not by the clock). */
+  minOps?: number;
   /** Progress lines (the op log as it grows). */
   progress?: (line: string) => void;
   /** Host (mgrctl) faults in the mix; default on. */
@@ -483,7 +486,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     };
 
     let round = 0;
-    while (result.operations < o.ops && Date.now() - started < (o.budgetMs ?? Infinity)) {
+    while (result.operations < o.ops && (result.operations < (o.minOps ?? 0) || Date.now() - started < (o.budgetMs ?? Infinity))) {
       round++;
       newCustomers(round);
       if (o.withMigration && chance(0.05)) {

@@ -10,14 +10,17 @@ import { checkViews, runStress, type OpKind, type ServiceModel } from './stress-
 const SEED = Number(process.env.PMISPLICENSE_STRESS_SEED ?? 20260110);
 const OPS = Number(process.env.PMISPLICENSE_STRESS_OPS ?? 150);
 const BUDGET_MS = 150_000;
+/** Module processes the run makes whatever the budget: the budget only cuts a run short of OPS. */
+const MIN_OPS = 41;
 // SPEC 5.9's migration and module moves in the mix (issue 14): PMISPLICENSE_STRESS_MIGRATION=1.
 const WITH_MIGRATION = process.env.PMISPLICENSE_STRESS_MIGRATION === '1';
 
 describe('reliability: randomized interleavings (stress)', function () {
-  this.timeout(BUDGET_MS + 240_000);
+  // A generous bound on a hang, not a timing goal: under load each process can take tens of seconds.
+  this.timeout(BUDGET_MS + 1_800_000);
 
   it(`seed ${SEED}, up to ${OPS} module processes, 2–4 at a time: SPEC 5.8's invariants hold after every round in all three views`, async () => {
-    const r = await runStress({ seed: SEED, ops: OPS, budgetMs: BUDGET_MS, withMigration: WITH_MIGRATION });
+    const r = await runStress({ seed: SEED, ops: OPS, budgetMs: BUDGET_MS, minOps: Math.min(MIN_OPS, OPS), withMigration: WITH_MIGRATION });
     const count = (k: string): number => r.violations.filter((v) => v.kind === k).length;
     recordCase({
       suite: 'stress',
@@ -35,7 +38,7 @@ describe('reliability: randomized interleavings (stress)', function () {
       r.violations.map((v) => `  round ${v.round}, invariant ${v.invariant} (${v.kind}): ${v.message}`).join('\n') +
       `\noperation log:\n${r.opLog.join('\n')}`;
     expect(r.violations, report).to.deep.equal([]);
-    expect(r.operations, 'the budget allowed a meaningful run').to.be.greaterThan(40);
+    expect(r.operations, 'a meaningful run').to.be.at.least(Math.min(MIN_OPS, OPS));
   });
 });
 
@@ -43,7 +46,7 @@ describe('reliability: randomized interleavings (stress)', function () {
 // directly, and what each checker says of them — mid-run, after a faulty round, and at the final
 // check after the settling phase, which excuses nothing.
 describe('reliability: the checkers see what the stress run must catch', function () {
-  this.timeout(120_000);
+  this.timeout(600_000);
   let w: World;
   afterEach(async () => {
     await w?.close();
