@@ -335,6 +335,9 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     /** An operation the host starts for one service (the host's side of it done first). */
     const issue = (s: ServiceModel, kind: OpKind): Op => {
       const op: Op = { kind, item: s.id, ro: nextRo++, attempt: 1 };
+      // A newer operation supersedes one left to the administrator (nobody restarts a setparam
+      // of a service that was closed since).
+      s.abandoned = null;
       const svc = w.host.sim.service(s.id)!;
       if (kind === 'prolong') {
         const months = Number(svc.period) > 0 ? Number(svc.period) : 1;
@@ -545,7 +548,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       }
     };
     await drain('drain');
-    const restarts = [...services.values()].filter((s) => s.abandoned && s.pending === null);
+    const restarts = [...services.values()].filter((s) => s.abandoned && s.pending === null && (s.abandoned.kind === 'close' || w.host.sim.service(s.id)!.status !== 4));
     if (restarts.length > 0) {
       round++;
       result.rounds++;
