@@ -26,8 +26,9 @@ export function render(records) {
   out.push('# Reliability figures');
   out.push('');
   out.push('Generated from the results of `test/reliability/` by `scripts/reliability-render.mjs`: written');
-  out.push('by `npm run test:reliability -- --write` (CI renders it as an artifact), whether the cases passed');
-  out.push('or not. Do not edit by hand.');
+  out.push('here by `npm run test:reliability -- --write`, or outside the tree by a full `npm test` with');
+  out.push('`PMISPLICENSE_RELIABILITY_DOC=<path>` (CI\'s artifact), whether the cases passed or not. Do not');
+  out.push('edit by hand.');
   out.push('Every count is measured by the case; a case "held" only when its test passed and every money');
   out.push('count is 0. The stress run\'s figures depend on timing (retries, kills), so they can vary a little');
   out.push('between runs of the same seed.');
