@@ -25,8 +25,10 @@ export function render(records) {
   const out = [];
   out.push('# Reliability figures');
   out.push('');
-  out.push('Generated from the results of `test/reliability/` by `scripts/reliability-render.mjs` (run by');
-  out.push('`npm test` and `npm run test:reliability`, whether the cases passed or not). Do not edit by hand.');
+  out.push('Generated from the results of `test/reliability/` by `scripts/reliability-render.mjs`: written');
+  out.push('here by `npm run test:reliability -- --write`, or outside the tree by a full `npm test` with');
+  out.push('`PMISPLICENSE_RELIABILITY_DOC=<path>` (CI\'s artifact), whether the cases passed or not. Do not');
+  out.push('edit by hand.');
   out.push('Every count is measured by the case; a case "held" only when its test passed and every money');
   out.push('count is 0. The stress run\'s figures depend on timing (retries, kills), so they can vary a little');
   out.push('between runs of the same seed.');
@@ -43,7 +45,8 @@ export function render(records) {
     out.push(`Stress (${cell(r.name)}): seed ${c.seed}, ${c.operations} module processes in ${c.rounds} rounds, ${c.concurrentPairs} concurrent pairs, ${c.checks} invariant checks, ${c.kills} SIGKILLs, ${c.faults} faults, **${c.violations} violation(s)**.`);
     out.push('');
   }
-  const total = (key, rs = records) => rs.reduce((n, r) => n + (r[key] ?? 0), 0);
+  // A count no case of the suite measured is shown as "–", never as a 0 nobody measured.
+  const total = (key, rs = records) => (rs.some((r) => typeof r[key] === 'number') ? rs.reduce((n, r) => n + (r[key] ?? 0), 0) : '–');
   out.push('| suite | cases | all held | ' + MONEY.map((k) => LABEL[k]).join(' | ') + ' |');
   out.push('|---|---|---|' + MONEY.map(() => '---').join('|') + '|');
   for (const [id, title] of SUITES) {

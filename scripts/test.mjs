@@ -2,11 +2,14 @@
 // ("N passed, M failed"). Test files run in parallel (2 jobs: this machine's cores), which keeps
 // the suite under 15 minutes; mocha's parallel mode re-emits every worker's test events to the
 // summary reporter in this process, so the closing line counts every test of every file.
-// A full run rewrites docs/RELIABILITY.md from the reliability cases' own records — also when some
-// case failed, which the document then shows as failing. Extra arguments go to mocha (files given
-// there replace the whole suite, and the document is left alone).
+// A user's `npm test` leaves the checkout as it found it (issue 15 point 6): the reliability
+// cases' records go to a temporary file, and the figures document is written only where asked —
+// PMISPLICENSE_RELIABILITY_DOC=<path> (CI's artifact, outside the tree) renders it there, after a
+// full run, also when some case failed. docs/RELIABILITY.md itself is rewritten only by
+// `npm run test:reliability -- --write`. Nothing is printed after the closing line. Extra
+// arguments go to mocha (files given there replace the whole suite, and no document is written).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRecords, render } from './reliability-render.mjs';
@@ -22,12 +25,7 @@ const r = spawnSync('npx', args, {
   stdio: 'inherit',
   env: { ...process.env, PMISPLICENSE_RELIABILITY_OUT: records },
 });
-if (extra.length === 0 && existsSync(records)) {
-  const doc = render(readRecords(records));
-  const path = 'docs/RELIABILITY.md';
-  const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  writeFileSync(path, doc);
-  console.log(before === doc ? `${path}: unchanged by this run` : `${path}: rewritten from this run's results (it differs from the committed one: commit it)`);
-}
+const artifact = process.env.PMISPLICENSE_RELIABILITY_DOC;
+if (artifact && extra.length === 0 && existsSync(records)) writeFileSync(artifact, render(readRecords(records)));
 rmSync(records, { force: true });
 process.exit(r.status ?? 1);

@@ -73,14 +73,15 @@ export interface SimTask {
   at: string;
 }
 
-export type FaultKind = 'exit' | 'garbage' | 'hang' | 'error';
+export type FaultKind = 'exit' | 'garbage' | 'hang' | 'error' | 'kill';
 
 export interface FaultSpec {
   /** The func it hits, or '*' for any. */
   func: string;
   /**
    * exit: exit 1 with a message on stderr and nothing on stdout; garbage: exit 0 with non-XML on
-   * stdout; hang: sleep `ms` then answer normally; error: a `<doc><error>` reply.
+   * stdout; hang: sleep `ms` then answer normally; error: a `<doc><error>` reply; kill: mgrctl
+   * dies by SIGKILL with nothing on stdout (the OOM killer, an administrator's kill).
    */
   kind: FaultKind;
   ms?: number;
@@ -89,7 +90,7 @@ export interface FaultSpec {
   message?: string;
   /** How many calls it hits; default 1. */
   times?: number;
-  /** For exit/garbage/error: perform the call first, then fail (the reply was lost). */
+  /** For exit/garbage/error/kill: perform the call first, then fail (the reply was lost). */
   afterApply?: boolean;
 }
 
@@ -379,6 +380,8 @@ export interface MgrctlResult {
   stdout: string;
   stderr: string;
   code: number;
+  /** The simulated mgrctl dies by this signal instead of exiting (fault kind 'kill'). */
+  signal?: NodeJS.Signals;
 }
 
 interface Request {
@@ -677,6 +680,7 @@ export async function runSimulatedMgrctl(argv: string[], env: NodeJS.ProcessEnv)
       }
     }
     if (fault && fault.kind !== 'hang') {
+      if (fault.kind === 'kill') return { stdout: '', stderr: '', code: 137, signal: 'SIGKILL' };
       if (fault.kind === 'exit') return { stdout: '', stderr: `mgrctl: ${fault.message || 'simulated failure'}\n`, code: 1 };
       if (fault.kind === 'garbage') return { stdout: 'Segmentation fault <<< not xml\n', stderr: '', code: 0 };
       const e = { type: fault.error_type, object: req.func, value: '', message: fault.message || 'Simulated error' };

@@ -5,6 +5,8 @@ import { runSimulatedMgrctl } from './host.js';
 
 runSimulatedMgrctl(process.argv.slice(2), process.env).then(
   (r) => {
+    // A 'kill' fault: the client dies as a killed mgrctl does, with nothing written.
+    if (r.signal) process.kill(process.pid, r.signal);
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
     // exitCode, not exit(): stdout is a pipe and must be flushed first.

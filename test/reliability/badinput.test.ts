@@ -139,10 +139,9 @@ describe('reliability: bad input', function () {
   /** Runs one case: `run` spawns the module; everything else is checked here and recorded. */
   async function check(name: string, command: string, o: { item?: number; ro?: number }, e: Expectation, run: () => Promise<RunResult>): Promise<RunResult> {
     const before = snapshot();
-    const t0 = Date.now();
+    // Answered, not hung: run() resolves only when the process has exited; a hang is bounded by
+    // the suite's generous timeout, not by a wall-clock figure a loaded machine breaks.
     const r = await run();
-    const ms = Date.now() - t0;
-    expect(ms, 'answered, not hung').to.be.below(30_000);
     expect(r.stdout, 'no stack trace on stdout').to.not.match(STACK);
     expect(r.stderr, 'no stack trace on stderr').to.not.match(STACK);
     expect(r.code, r.stdout + r.stderr).to.equal(e.code);
@@ -230,15 +229,13 @@ describe('reliability: bad input', function () {
 
   it('a 50 MB stdin is refused quickly, after reading about 1 MB of it', async () => {
     const big = `<doc><processingmodule><url>${'x'.repeat(50 * 1024 * 1024)}</url></processingmodule></doc>`;
-    const t0 = Date.now();
     const r = await check('50 MB stdin', 'check_connection', {}, { code: 1, type: 'value', object: 'stdin', msg: /larger than 1048576 bytes.*Nothing was done/, ro: 'none' }, () =>
       w.command('check_connection', { stdin: big }),
     );
-    const took = Date.now() - t0;
-    // The value is how much it had read when it stopped: about 1 MB, not 50.
+    // The value is how much it had read when it stopped: about 1 MB, not 50 (refused by progress,
+    // not by a wall-clock figure).
     const read = Number(parseError(r.stdout).value);
     expect(read).to.be.above(1024 * 1024).and.below(4 * 1024 * 1024);
-    expect(took, 'refused quickly').to.be.below(20_000);
   });
 
   // --- the command line ----------------------------------------------------------------------

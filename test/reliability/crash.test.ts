@@ -71,7 +71,7 @@ function expectRun(r: RunResult, what: string): void {
 function expectClean(w: World, o?: InvariantOptions) {
   const inv = checkInvariants(w, o);
   expect(inv.problems, 'invariants').to.deep.equal([]);
-  expect([inv.doublePurchases, inv.doubleBindings, inv.lostRecords, inv.inconsistencies]).to.deep.equal([0, 0, 0, 0]);
+  expect([inv.doublePurchases, inv.doubleBindings, inv.leaks, inv.lostRecords, inv.inconsistencies]).to.deep.equal([0, 0, 0, 0, 0]);
   return inv;
 }
 
@@ -340,6 +340,7 @@ async function runFamily(f: Family): Promise<void> {
             ok: true,
             doublePurchases: inv.doublePurchases,
             doubleBindings: inv.doubleBindings,
+            leaks: inv.leaks,
             lostRecords: inv.lostRecords,
             inconsistencies: inv.inconsistencies,
             counts: { processes: spawnedProcesses() - spawnedBefore, requestsBeforeKill: crash.requests },
@@ -440,6 +441,7 @@ describe('crash at every step (SIGKILL, then the same command again)', function 
         ok: true,
         doublePurchases: inv.doublePurchases,
         doubleBindings: inv.doubleBindings,
+        leaks: inv.leaks,
         lostRecords: inv.lostRecords,
         inconsistencies: inv.inconsistencies,
         counts: { processes: 2 },
@@ -473,6 +475,7 @@ describe('crash at every step (SIGKILL, then the same command again)', function 
         ok: true,
         doublePurchases: inv.doublePurchases,
         doubleBindings: inv.doubleBindings,
+        leaks: inv.leaks,
         lostRecords: inv.lostRecords,
         inconsistencies: inv.inconsistencies,
         counts: { processes: 2 },
@@ -543,6 +546,7 @@ describe('crash at every step (SIGKILL, then the same command again)', function 
         ok: true,
         doublePurchases: inv.doublePurchases,
         doubleBindings: inv.doubleBindings,
+        leaks: inv.leaks,
         lostRecords: inv.lostRecords,
         inconsistencies: inv.inconsistencies,
         // Timing decides how many runs a kill caught mid-way: only fixed figures go into the document.

@@ -12,8 +12,9 @@ export interface Invariants {
   lostRecords: number;
   /** Bound services whose local license, upstream license and host params disagree. */
   inconsistencies: number;
-  /** Paid licenses out of the pool's hands: bound to a closed service, or pooled rows that the
-   *  upstream does not show as pooled (gone, named for a service, auto-renewal on). */
+  /** Paid licenses out of the pool's hands: bound to a closed service, left `releasing` (taken off
+   *  a service, never put into the pool) with no rerun to come, or pooled rows that the upstream
+   *  does not show as pooled (gone, named for a service, auto-renewal on). */
   leaks: number;
   problems: string[];
 }
@@ -21,6 +22,10 @@ export interface Invariants {
 export interface InvariantOptions {
   /** Upstream licenses the test put there itself and the module is not meant to know. */
   ignoreUpstream?: number[];
+  /** Services whose failed command has not been run again yet: a license taken off one of them
+   *  and not yet released may be `releasing` (SPEC 5.8 point 4: the rerun finishes the release).
+   *  Without a rerun to come, a `releasing` license with paid time is a leak. */
+  rerunPending?: number[];
 }
 
 export function checkInvariants(w: World, o: InvariantOptions = {}): Invariants {
@@ -97,6 +102,10 @@ export function checkInvariants(w: World, o: InvariantOptions = {}): Invariants 
         leaks++;
         problems.push(`pooled license ${l.upstreamId} is "${u.licname}"${u.autoprolongOn ? ' with auto-renewal on' : ''} upstream`);
       }
+    } else if (l.state === 'releasing' && paid && !(o.rerunPending ?? []).includes(l.releasedFrom!)) {
+      // Neither in use nor in the pool: nothing will re-use it or stop paying for it (SPEC 5.8 3).
+      leaks++;
+      problems.push(`paid license ${l.upstreamId} was taken off service ${l.releasedFrom} and left releasing (neither bound nor pooled)`);
     } else if (l.item !== null && paid) {
       const s = hostAll.find((x) => x.id === l.item);
       if (!s || s.status === 4) {

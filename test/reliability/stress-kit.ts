@@ -1,19 +1,23 @@
 // The randomized interleaving stress test of issue 7 (SPEC 5.8): dozens of services on three
 // tariffs, 2–4 module processes at a time running a seeded random mix of every protocol command,
 // `maintain` and (when the build has it) `reconcile --apply`, against the sandbox with random
-// latency and faults and occasional SIGKILLs, the clock moved by days and months. BILLmanager is
+// latency and faults, host (mgrctl) faults — service.saveparam and service.post* failing, mgrctl
+// killed, hanging or printing garbage — and occasional SIGKILLs, the clock moved by days and months. BILLmanager is
 // played plausibly: a failed or killed operation is run again (same runningoperation) before
 // anything else happens to that service, a closed service stays closed, prolong follows a payment
 // (the service's expiredate moves first), an expired service is paid or suspended, a long-suspended
 // one is closed. After every round the four invariants of SPEC 5.8 are checked across the three
 // views: the state file (LicenseStore.licenses()), the upstream account (the sandbox) and the
-// host's services (its SQLite file, read directly: every service, whatever its id).
+// host's services (its SQLite file, read directly: every service, whatever its id). The run ends with
+// a fault-free settling phase — every failed operation run again (also those BILLmanager left to
+// the administrator), then `maintain` and `reconcile --apply` — and a final check that excuses
+// nothing: no pending retry, no mismatch a fault once explained, no license left `releasing`.
 import Database from 'better-sqlite3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { SandboxLicense } from '../../src/sandbox/licensing-server.js';
 import type { ManagedLicense } from '../../src/pool/store.js';
 import { pooled } from '../support/pool.js';
-import { EXE, World } from '../support/world.js';
+import { EXE, MODULE, SANDBOX_PASSWORD, SANDBOX_USER, World } from '../support/world.js';
 import { prng } from '../support/prng.js';
 
 // ---- seeded randomness -------------------------------------------------------------------------
@@ -47,10 +51,16 @@ export const TARIFFS = ['3541', '4601', '55331'] as const;
 const PERIODS = ['1', '1', '12', '3'] as const;
 const FAULT_FUNCS = ['soft', 'soft.edit', 'soft.order.param', 'service.prolong', 'soft.suspend', 'soft.resume', 'soft.delete'] as const;
 const FAULT_KINDS = ['latency', 'latency', 'http500', 'drop', 'dropafter'] as const;
+/** Host calls a fault hits (SPEC 4): the params a command saves, the post-operation that tells
+ *  BILLmanager it is done, and '*' (any mgrctl call: reads, runningoperation.edit, task.edit). */
+const HOST_FAULT_FUNCS = ['service.saveparam', 'service.saveparam', 'service.postopen', 'service.postclose', 'service.postsetparam', 'service.postsuspend', 'service.postresume', 'service.postprolong', '*'] as const;
+/** exit: mgrctl exits 1; error: a <doc><error>; garbage: non-XML; kill: mgrctl dies by SIGKILL;
+ *  hang: it answers late. All but hang also come "after apply" (the host did it, the reply was lost). */
+const HOST_FAULT_KINDS = ['exit', 'error', 'garbage', 'kill', 'kill', 'hang'] as const;
 
 export type OpKind = 'open' | 'close' | 'prolong' | 'suspend' | 'resume' | 'setparam-ip' | 'setparam-panel' | 'setparam-nopanel' | 'sync_item' | 'maintain' | 'reconcile' | 'panel-periods' | 'panel-reconcile';
 
-interface Op {
+export interface Op {
   kind: OpKind;
   item: number | null;
   ro: number | null;
@@ -59,9 +69,9 @@ interface Op {
   arg?: string;
 }
 
-type Life = 'new' | 'active' | 'suspended' | 'closing' | 'closed' | 'stuck';
+export type Life = 'new' | 'active' | 'suspended' | 'closing' | 'closed' | 'stuck';
 
-interface ServiceModel {
+export interface ServiceModel {
   id: number;
   life: Life;
   /** A closed or stuck service whose customer has been followed by a new one (churn). */
@@ -70,6 +80,11 @@ interface ServiceModel {
   /** Applied orders named `Item #<id>` when the current panel was set: more than one order
    *  since then is a second purchase for one need (SPEC 5.2 "never pay twice"). */
   ordersAtEpoch: number;
+  /** The last operation BILLmanager stopped retrying (manual, or given up): the settling phase
+   *  runs it again, as the administrator restarting it would. */
+  abandoned?: Op | null;
+  /** Migration (withMigration): the license bought outside the module for this live service. */
+  legacyLicense?: number;
 }
 
 export interface Violation {
@@ -86,10 +101,25 @@ export interface StressOptions {
   /** Module processes to run (retries and maintain included). */
   ops: number;
   services?: number;
-  /** Stop starting rounds after this many ms (the rest is the drain). */
+  /** Stop starting rounds after this many ms (the rest is the drain)… */
   budgetMs?: number;
+  /** …but not before this many module processes ran: a loaded machine makes the run slower,
+   *  never shorter than this (a minimum by progress, not by the clock). */
+  minOps?: number;
   /** Progress lines (the op log as it grows). */
   progress?: (line: string) => void;
+  /** Host (mgrctl) faults in the mix; default on. */
+  hostFaults?: boolean;
+  /**
+   * SPEC 5.9 in the mix (issue 14; default off until that behaviour is merged): live services
+   * whose license was bought outside the module (migration: `prolong`/`resume`/`sync_item`/
+   * `maintain`/`reconcile --apply` must bind it as it is), and services BILLmanager moves to a
+   * second processing module (their license stays with the module that bought it; their close
+   * releases it through that module's account). The final check requires every such license to
+   * be known to the module (bound, pooled or gone), and the usual checks see a moved service's
+   * license like any other.
+   */
+  withMigration?: boolean;
 }
 
 export interface StressResult {
@@ -100,7 +130,12 @@ export interface StressResult {
   concurrentPairs: number;
   checks: number;
   kills: number;
+  /** Faults injected, upstream and host together. */
   faults: number;
+  /** Of those, host (mgrctl) faults. */
+  hostFaults: number;
+  /** Host faults an mgrctl call actually ran into. */
+  hostFaultsHit: number;
   retries: number;
   abandoned: number;
   clockMoves: number;
@@ -132,6 +167,17 @@ export function hostServices(dbPath: string): HostService[] {
       if (s) s.params[p.name] = p.value;
     }
     return [...byId.values()];
+  } finally {
+    db.close();
+  }
+}
+
+/** Host faults injected and not yet consumed by an mgrctl call (read from the host's file). */
+function hostFaultsLeft(dbPath: string): number {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 15000');
+    return (db.prepare('SELECT COALESCE(SUM(remaining), 0) AS n FROM fault').get() as { n: number }).n;
   } finally {
     db.close();
   }
@@ -210,7 +256,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   const w = await World.create({ day: '2026-01-10', balance: 10_000_000 });
   const canReconcile = reconcileAvailable();
   const result: StressResult = {
-    seed: o.seed, operations: 0, rounds: 0, concurrentPairs: 0, checks: 0, kills: 0, faults: 0, retries: 0, abandoned: 0,
+    seed: o.seed, operations: 0, rounds: 0, concurrentPairs: 0, checks: 0, kills: 0, faults: 0, hostFaults: 0, hostFaultsHit: 0, retries: 0, abandoned: 0,
     clockMoves: 0, reconcileAvailable: canReconcile, violations: [], opLog, seconds: 0,
   };
   try {
@@ -246,6 +292,22 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       }
     };
     say(`${n} services 1001..${1000 + n}, status 1 (ordered)`);
+    // SPEC 5.9 (withMigration): live services with a license bought by hand (an `unbound`
+    // candidate: same IP and tariff, a name the module does not give), and a second processing
+    // module of the same account for services BILLmanager moves.
+    const OTHER_MODULE = MODULE + 1;
+    if (o.withMigration) {
+      w.host.sim.addModule({ id: OTHER_MODULE, url: w.sandbox.url, username: SANDBOX_USER, password: SANDBOX_PASSWORD });
+      for (let i = 0; i < 3; i++) {
+        const id = nextId++;
+        const panel = TARIFFS[i % TARIFFS.length]!;
+        const ip = `203.0.113.${1 + (id % 250)}`;
+        w.addService({ id, ip, panel, period: '1', status: 2, expiredate: addMonths(w.day, 2) });
+        const lic = w.sandbox.addLicense({ licname: `bought by hand ${id}`, ip, pricelist: panel, period: 1, createdate: '2025-12-10', expiredate: addMonths(w.day, 1) });
+        services.set(id, { id, life: 'active', pending: null, ordersAtEpoch: 0, legacyLicense: lic.id });
+        say(`migration: live service ${id} (panel ${panel}) with license ${lic.id} bought outside the module`);
+      }
+    }
 
     let nextRo = 1;
     let ipCounter = 0;
@@ -273,6 +335,9 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     /** An operation the host starts for one service (the host's side of it done first). */
     const issue = (s: ServiceModel, kind: OpKind): Op => {
       const op: Op = { kind, item: s.id, ro: nextRo++, attempt: 1 };
+      // A newer operation supersedes one left to the administrator (nobody restarts a setparam
+      // of a service that was closed since).
+      s.abandoned = null;
       const svc = w.host.sim.service(s.id)!;
       if (kind === 'prolong') {
         const months = Number(svc.period) > 0 ? Number(svc.period) : 1;
@@ -315,9 +380,9 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     };
 
     const excused = new Set<string>();
-    const check = (round: number, skip: Set<number>, touched: Map<number, OpKind[]>, chaos: boolean): void => {
+    const check = (round: number, skip: Set<number>, touched: Map<number, OpKind[]>, chaos: boolean, final = false, succeeded = new Set<number>()): void => {
       result.checks++;
-      for (const v of checkViews(w, services, skip, touched, prevState, prevLedger, prevDeleted, ordersOf, lapsedOrders, round, chaos, excused, say)) {
+      for (const v of checkViews(w, services, skip, touched, succeeded, prevState, prevLedger, prevDeleted, ordersOf, lapsedOrders, round, chaos, final ? null : excused, say)) {
         if (seen.has(v.key)) continue;
         seen.add(v.key);
         result.violations.push(v);
@@ -331,6 +396,8 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     const runRound = async (round: number, ops: Op[], allowChaos: boolean): Promise<void> => {
       const touched = new Map<number, OpKind[]>();
       let chaos = false;
+      let hostFaultsInjected = 0;
+      let hostFaultFails = false;
       for (const op of ops) if (op.item !== null) touched.set(op.item, [...(touched.get(op.item) ?? []), op.kind]);
       if (allowChaos && chance(0.5)) {
         for (let f = 0, nf = chance(0.3) ? 2 : 1; f < nf; f++) {
@@ -342,6 +409,18 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
           result.faults++;
           say(`r${round} fault ${kind} on ${func}${delayMs ? ` ${delayMs}ms` : ''}`);
         }
+      }
+      if (allowChaos && (o.hostFaults ?? true) && chance(0.35)) {
+        const kind = pick(HOST_FAULT_KINDS);
+        const func = pick(HOST_FAULT_FUNCS);
+        const ms = kind === 'hang' ? 300 + Math.floor(rnd() * 3000) : undefined;
+        const afterApply = kind !== 'hang' && chance(0.5);
+        w.host.sim.injectFault({ kind, func, ...(ms ? { ms } : {}), ...(afterApply ? { afterApply } : {}), ...(kind === 'error' ? { message: 'Simulated host error' } : {}) });
+        hostFaultFails = kind !== 'hang';
+        result.faults++;
+        result.hostFaults++;
+        hostFaultsInjected++;
+        say(`r${round} host fault ${kind}${afterApply ? ' after apply' : ''} on mgrctl ${func}${ms ? ` ${ms}ms` : ''}`);
       }
       const running: Running[] = [];
       for (const op of ops) {
@@ -363,6 +442,14 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       }
       const outcomes = await Promise.all(running.map((r) => r.done));
       w.sandbox.clearFaults();
+      if (hostFaultsInjected > 0) {
+        const hit = hostFaultsInjected - hostFaultsLeft(w.host.dbPath);
+        result.hostFaultsHit += hit;
+        // Only a failure that happened explains (and excuses, until the final check) a mismatch.
+        if (hit > 0 && hostFaultFails) chaos = true;
+        say(`r${round} host fault ${hit > 0 ? 'hit' : 'not hit (no matching mgrctl call)'}`);
+      }
+      w.host.sim.clearFaults();
       for (const [i, r] of running.entries()) {
         const out = outcomes[i]!;
         const { op } = r;
@@ -375,14 +462,17 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
         if (!s) continue;
         if (out.code === 0) {
           s.pending = null;
+          if (s.abandoned?.ro === op.ro) s.abandoned = null;
         } else if (op.ro !== null && !killed && w.host.sim.runningOperation(op.ro)?.manual) {
           // BILLmanager stops retrying: the operation waits for the administrator.
           s.pending = null;
+          s.abandoned = op;
           result.abandoned++;
           if (op.kind === 'open') s.life = 'stuck';
           say(`r${round} ${what}: manual (left for the administrator)`);
         } else if (op.attempt >= 4) {
           s.pending = null;
+          s.abandoned = op;
           result.abandoned++;
           if (op.kind === 'open') s.life = 'stuck';
           say(`r${round} ${what}: given up after ${op.attempt} tries`);
@@ -394,13 +484,23 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
         else if (s.life !== 'closing' && s.life !== 'stuck') s.life = status === 2 ? 'active' : status === 3 ? 'suspended' : s.life;
       }
       const skip = new Set([...services.values()].filter((s) => s.pending !== null).map((s) => s.id));
-      check(round, skip, touched, chaos);
+      const succeeded = new Set(running.flatMap((r, i) => (r.op.item !== null && outcomes[i]!.code === 0 ? [r.op.item] : [])));
+      check(round, skip, touched, chaos, false, succeeded);
     };
 
     let round = 0;
-    while (result.operations < o.ops && Date.now() - started < (o.budgetMs ?? Infinity)) {
+    while (result.operations < o.ops && (result.operations < (o.minOps ?? 0) || Date.now() - started < (o.budgetMs ?? Infinity))) {
       round++;
       newCustomers(round);
+      if (o.withMigration && chance(0.05)) {
+        // BILLmanager moves a live service with a license to the second processing module.
+        const movable = [...services.values()].filter((s) => s.pending === null && (s.life === 'active' || s.life === 'suspended') && w.host.sim.service(s.id)!.processingmodule === MODULE && w.store((st) => st.licenseOfService(s.id)) !== null);
+        if (movable.length > 0) {
+          const s = pick(movable);
+          w.host.sim.updateService(s.id, { processingmodule: OTHER_MODULE });
+          say(`r${round} service ${s.id} moved to processing module ${OTHER_MODULE}`);
+        }
+      }
       if (chance(0.3)) {
         const to = chance(0.3) ? addMonths(w.day, 1) : addDays(w.day, 1 + Math.floor(rnd() * 12));
         w.setDay(to);
@@ -433,18 +533,51 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       result.rounds++;
       await runRound(round, ops, true);
     }
-    // Drain: BILLmanager keeps retrying what failed, now without faults; then the last check sees
-    // every service with nothing in flight.
-    for (let pass = 0; pass < 6; pass++) {
-      const retries = [...services.values()].filter((s) => s.pending !== null).map((s) => s.pending!);
-      if (retries.length === 0) break;
+    // Settling, without faults (issue 15 point 5): BILLmanager keeps retrying what failed; the
+    // administrator restarts what it left manual (a stuck open, a close, a setparam); then the daily
+    // maintain and reconcile --apply run as the design has them. After that nothing is excused.
+    const drain = async (what: string): Promise<void> => {
+      for (let pass = 0; pass < 8; pass++) {
+        const retries = [...services.values()].filter((s) => s.pending !== null).map((s) => s.pending!);
+        if (retries.length === 0) break;
+        round++;
+        result.rounds++;
+        result.retries += retries.length;
+        say(`r${round} ${what}: ${retries.length} retr${retries.length === 1 ? 'y' : 'ies'}`);
+        for (let i = 0; i < retries.length; i += 4) await runRound(round, retries.slice(i, i + 4), false);
+      }
+    };
+    await drain('drain');
+    const restarts = [...services.values()].filter((s) => s.abandoned && s.pending === null && (s.abandoned.kind === 'close' || w.host.sim.service(s.id)!.status !== 4));
+    if (restarts.length > 0) {
       round++;
       result.rounds++;
-      result.retries += retries.length;
-      say(`r${round} drain: ${retries.length} retr${retries.length === 1 ? 'y' : 'ies'}`);
-      for (let i = 0; i < retries.length; i += 4) await runRound(round, retries.slice(i, i + 4), false);
+      say(`r${round} settle: the administrator restarts ${restarts.length} operation(s) left manual`);
+      const ops = restarts.map((s) => ({ ...s.abandoned!, attempt: s.abandoned!.attempt + 1 }));
+      for (const s of restarts) s.abandoned = null;
+      for (let i = 0; i < ops.length; i += 4) await runRound(round, ops.slice(i, i + 4), false);
+      await drain('settle');
     }
-    check(round + 1, new Set(), new Map(), false);
+    round++;
+    result.rounds++;
+    say(`r${round} settle: maintain${canReconcile ? ', then reconcile --apply' : ''}`);
+    await runRound(round, [{ kind: 'maintain', item: null, ro: null, attempt: 1 }], false);
+    if (canReconcile) await runRound(round, [{ kind: 'reconcile', item: null, ro: null, attempt: 1 }], false);
+    const unsettled = [...services.values()].filter((s) => s.pending !== null).map((s) => s.id);
+    if (unsettled.length > 0) say(`r${round + 1} final check with operations still failing for service(s) ${unsettled.join(', ')} (checked all the same)`);
+    check(round + 1, new Set(), new Map(), false, true);
+    if (o.withMigration) {
+      // After maintain and reconcile --apply, no license bought outside the module for a live
+      // service is still unknown to it (SPEC 5.9: the migration is one command).
+      const known = new Set(w.store((st) => st.licenses()).filter((l) => l.state !== 'gone').map((l) => l.upstreamId));
+      for (const s of services.values()) {
+        const u = s.legacyLicense !== undefined ? w.sandbox.license(s.legacyLicense) : undefined;
+        if (!u || !paid(u, w.sandbox.today()) || known.has(u.id)) continue;
+        const v: Violation = { invariant: 3, kind: 'lostRecords', key: `m:legacy:${u.id}`, message: `license ${u.id} ("${u.licname}") of live service ${s.id}, bought outside the module, is still unknown to it after maintain and reconcile --apply`, round: round + 1 };
+        result.violations.push(v);
+        say(`r${round + 1} VIOLATION (invariant 3, lostRecords): ${v.message}`);
+      }
+    }
     return result;
   } finally {
     result.seconds = Math.round((Date.now() - started) / 1000);
@@ -458,12 +591,15 @@ function paid(u: SandboxLicense, today: string): boolean {
 
 /** The four invariants of SPEC 5.8 over the three views. Services with an operation still to be
  *  retried (`skip`) are left out of the checks that depend on that operation finishing; the final
- *  check skips nothing. */
+ *  check skips nothing, and is given no `excused` set: nothing a fault once explained is excused
+ *  after the settling phase. */
 export function checkViews(
   w: World,
   services: Map<number, ServiceModel>,
   skip: Set<number>,
   touched: Map<number, OpKind[]>,
+  /** Services whose operation of this round exited 0: nothing of theirs is left half-done. */
+  succeeded: Set<number>,
   prevState: ManagedLicense[],
   prevLedger: number,
   prevDeleted: Set<number>,
@@ -471,7 +607,7 @@ export function checkViews(
   lapsedOrders: (id: number, from: number) => number,
   round: number,
   chaos: boolean,
-  excused: Set<string>,
+  excused: Set<string> | null,
   note: (line: string) => void,
 ): Violation[] {
   const out: Violation[] = [];
@@ -483,6 +619,7 @@ export function checkViews(
   // violation only when it appears after a round without faults or kills; one that a fault or kill
   // explains is noted, and stays excused.
   const upstreamSide = (invariant: Violation['invariant'], kind: Violation['kind'], key: string, message: string): void => {
+    if (excused === null) return v(invariant, kind, key, message);
     if (excused.has(key)) return;
     if (chaos) {
       excused.add(key);
@@ -499,15 +636,19 @@ export function checkViews(
   const live = host.filter((s) => s.status !== 4);
 
   // 1. No license bound to two services: in the state, and in the license_id of live services.
+  //    Services with a pending retry are not skipped here (issue 15 point 5): SPEC 5.4 (v3) has a
+  //    service stop naming a license before the license becomes free anywhere, so no failure or
+  //    kill at any step may leave a live service naming a license it is not bound to — the next
+  //    open of another service would re-use it.
   const namers = new Map<string, number[]>();
   for (const s of live) if (s.params.license_id) namers.set(s.params.license_id, [...(namers.get(s.params.license_id) ?? []), s.id]);
   for (const [lid, ids] of namers) {
-    if (ids.length > 1 && !ids.some((id) => skip.has(id))) v(1, 'doubleBindings', `1:names:${lid}:${ids.join(',')}`, `license ${lid} is the license_id of live services ${ids.join(', ')}`);
+    if (ids.length > 1) v(1, 'doubleBindings', `1:names:${lid}:${ids.join(',')}`, `license ${lid} is the license_id of live services ${ids.join(', ')}`);
     for (const id of ids) {
-      if (skip.has(id)) continue;
+      const pendingNote = skip.has(id) ? ' (its failed operation is still to be retried)' : '';
       const row = byLicense.get(Number(lid));
-      if (row && row.item !== null && row.item !== id) v(1, 'doubleBindings', `1:cross:${lid}:${id}:${row.item}`, `license ${lid} is bound to service ${row.item} in the state, and live service ${id} names it too`);
-      else if (!row || row.item === null) v(1, 'doubleBindings', `1:stale:${lid}:${id}`, `live service ${id} names license ${lid}, which the state holds as ${row ? row.state : 'unknown'} (the pool may give it to another service)`);
+      if (row && row.item !== null && row.item !== id) v(1, 'doubleBindings', `1:cross:${lid}:${id}:${row.item}`, `license ${lid} is bound to service ${row.item} in the state, and live service ${id} names it too${pendingNote}`);
+      else if (!row || row.item === null) v(1, 'doubleBindings', `1:stale:${lid}:${id}`, `live service ${id} names license ${lid}, which the state holds as ${row ? row.state : 'unknown'} (the pool may give it to another service)${pendingNote}`);
     }
   }
   const boundTo = new Map<number, number[]>();
@@ -546,6 +687,22 @@ export function checkViews(
       const s = host.find((x) => x.id === row.item);
       if (!skip.has(row.item) && (!s || s.status === 4)) v(3, 'leaks', `3:closed:${u.id}:${row.item}`, `paid license ${u.id} is bound to service ${row.item}, which is ${s ? 'closed' : 'unknown'} in the host`);
       else if (!skip.has(row.item) && u.licname !== `Item #${row.item}`) v(3, 'inconsistencies', `3:name:${u.id}:${row.item}`, `license ${u.id} is bound to ${row.item} in the state but named "${u.licname}" upstream`);
+    } else if (row.state === 'releasing') {
+      // Taken off a service and not put into the pool: neither in use nor re-usable, and nothing
+      // stops paying for it. SPEC 5.8 point 4 allows it only while the failed command's rerun is
+      // to come (that service is in `skip`); an operation left to the administrator, or a fault
+      // or kill in maintain / reconcile, may leave it to the daily maintain (excused until the
+      // final check). An open, close or setparam that exited 0 never leaves one (each finishes the
+      // service's unfinished releases first), faults or not.
+      const from = row.releasedFrom;
+      if (from !== null && skip.has(from)) continue;
+      const what = `paid license ${u.id} (paid until ${u.period === 0 ? 'lifetime' : u.expiredate}) was taken off service ${from} and left releasing: neither bound nor in the pool`;
+      const finishing = (touched.get(from ?? -1) ?? []).some((k) => k === 'open' || k === 'close' || k.startsWith('setparam'));
+      if (from !== null && succeeded.has(from) && finishing) v(3, 'leaks', `3:releasing:${u.id}:${from}`, `${what}, though the service's ${(touched.get(from) ?? []).join('/')} exited 0`);
+      else if (from !== null && services.get(from)?.abandoned && excused !== null) {
+        if (!excused.has(`3:releasing:${u.id}:${from}`)) note(`r${round} note (operation left to the administrator; maintain or its restart finishes it): ${what}`);
+        excused.add(`3:releasing:${u.id}:${from}`);
+      } else upstreamSide(3, 'leaks', `3:releasing:${u.id}:${from}`, what);
     } else if (row.state === 'free') {
       if (owner !== null) {
         const s = host.find((x) => x.id === owner);

@@ -210,10 +210,11 @@ describe('upstream/client against the sandbox licensing server', () => {
     it('latency beyond the timeout → TransportError naming the timeout', async () => {
       sb.inject({ kind: 'latency', func: 'soft.resume', delayMs: 1500 });
       const slow = new LicensingClient({ url: sb.url, username: USER, password: PASS }, { timeoutMs: 300 });
-      const t0 = Date.now();
       const e = await rejects(slow.resume(id), TransportError);
       expect(e.message).to.match(/soft\.resume failed: no complete reply within 0\.3 s \(timeout/);
-      expect(Date.now() - t0).to.be.below(1400);
+      // By progress, not by the wall clock (a loaded machine stretches both): the client gave up
+      // while the server still held its reply.
+      expect(sb.requests('soft.resume').at(-1)?.outcome, 'the server had not answered yet').to.equal('pending');
     });
 
     it('latency within the timeout is just slow', async () => {

@@ -80,14 +80,15 @@ describe('upstream/transport: HTTP failures', () => {
     const t0 = Date.now();
     const e = await transportError(client({ timeoutMs: 300 }).get(1));
     expect(e.message).to.match(/soft\.edit failed: no complete reply within 0\.3 s \(timeout/);
-    expect(Date.now() - t0).to.be.within(250, 2000);
+    // The server never answers: only the timeout ends the call (mocha's own timeout bounds a hang).
+    expect(Date.now() - t0).to.be.at.least(250);
   });
 
   it('PMISPLICENSE_HTTP_TIMEOUT (seconds) sets the total timeout; the option wins', async () => {
     handler = byFunc({ 'soft.edit': { hang: true } });
-    const t0 = Date.now();
-    await transportError(client({ env: { PMISPLICENSE_HTTP_TIMEOUT: '0.25' } }).get(1));
-    expect(Date.now() - t0).to.be.below(2000);
+    const e = await transportError(client({ env: { PMISPLICENSE_HTTP_TIMEOUT: '0.25' } }).get(1));
+    // The server never answers: the message names the timeout that ended the call.
+    expect(e.message).to.match(/soft\.edit failed: no complete reply within 0\.25 s \(timeout/);
     expect(resolveTimeoutMs(undefined, { PMISPLICENSE_HTTP_TIMEOUT: '5' })).to.equal(5000);
     expect(resolveTimeoutMs(1500, { PMISPLICENSE_HTTP_TIMEOUT: '5' })).to.equal(1500);
     expect(resolveTimeoutMs(undefined, {})).to.equal(DEFAULT_TIMEOUT_MS);
@@ -104,10 +105,9 @@ describe('upstream/transport: HTTP failures', () => {
     const { port } = silent.address() as AddressInfo;
     try {
       const c = new LicensingClient({ url: `https://127.0.0.1:${port}/billmgr`, ...creds }, { connectTimeoutMs: 200, timeoutMs: 5000 });
-      const t0 = Date.now();
       const e = await transportError(c.auth());
+      // The connect timeout (0.2 s), not the total one (5 s), ended it: the message says which.
       expect(e.message).to.match(/auth failed: could not connect within 0\.2 s \(connect timeout\)/);
-      expect(Date.now() - t0).to.be.below(2000);
     } finally {
       for (const s of held) s.destroy();
       await new Promise<void>((r) => silent.close(() => r()));
