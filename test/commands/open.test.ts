@@ -83,10 +83,14 @@ describe('open', function () {
     expect(w.logText()).to.match(/adopted license \d+/);
   });
 
-  it('does not order again while an order without a reply may still be carried out upstream', async () => {
+  it('does not order again while an order without a reply may still be carried out upstream', async function () {
+    // The order lands 20 s after it was sent, long after the module gave up (1 s): the retry must
+    // come before it lands, which a loaded machine (several seconds per process start) still allows;
+    // 3 s did not (the retry found the order and adopted it, as it should once it is there).
+    this.timeout(120_000);
     w.addService({ id: 114, expiredate: '2026-02-10' });
     const env = { PMISPLICENSE_HTTP_TIMEOUT: '1', PMISPLICENSE_ORDER_SETTLE: '120' };
-    w.sandbox.inject({ kind: 'latency', func: 'soft.order.param', delayMs: 3000 }); // carried out after the module gave up
+    w.sandbox.inject({ kind: 'latency', func: 'soft.order.param', delayMs: 20_000 }); // carried out after the module gave up
     const first = await w.command('open', { item: 114, ro: 14, env });
     expect(first.code).to.equal(1);
     expect(first.stdout).to.match(/<error type="connection"/);
