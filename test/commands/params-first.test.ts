@@ -50,8 +50,8 @@ describe('params before release (SPEC 5.4 v3)', function () {
     w.host.sim.injectFault({ func: 'service.saveparam', kind: 'exit' });
     const r = await w.command('close', { item: 140, ro: 1 });
     expect(r.code, r.stdout).to.equal(1);
-    expectNotReleased(140, id);
     await expectOtherOpenDoesNotGetIt(141, id);
+    expectNotReleased(140, id);
     const rerun = await w.command('close', { item: 140, ro: 1 });
     expect(rerun.code, rerun.stdout).to.equal(0);
     expect(w.store((s) => s.license(MODULE, id))).to.include({ state: 'free', item: null });
@@ -64,8 +64,8 @@ describe('params before release (SPEC 5.4 v3)', function () {
     w.host.sim.injectFault({ func: 'service.saveparam', kind: 'exit' });
     const r = await w.command('setparam', { item: 142, ro: 2 });
     expect(r.code, r.stdout).to.equal(1);
-    expectNotReleased(142, id);
     await expectOtherOpenDoesNotGetIt(143, id);
+    expectNotReleased(142, id);
     const rerun = await w.command('setparam', { item: 142, ro: 2 });
     expect(rerun.code, rerun.stdout).to.equal(0);
     expect(w.store((s) => s.license(MODULE, id))).to.include({ state: 'free' });
@@ -78,8 +78,8 @@ describe('params before release (SPEC 5.4 v3)', function () {
     w.host.sim.injectFault({ func: 'service.saveparam', kind: 'exit' });
     const r = await w.command('setparam', { item: 144, ro: 3 });
     expect(r.code, r.stdout).to.equal(1);
-    expectNotReleased(144, id);
     await expectOtherOpenDoesNotGetIt(145, id);
+    expectNotReleased(144, id);
     const rerun = await w.command('setparam', { item: 144, ro: 3 });
     expect(rerun.code, rerun.stdout).to.equal(0);
     expect(w.store((s) => s.license(MODULE, id))).to.include({ state: 'free' });
@@ -91,8 +91,8 @@ describe('params before release (SPEC 5.4 v3)', function () {
     w.host.sim.injectFault({ func: 'service.saveparam', kind: 'exit' });
     const r = await w.command('open', { item: 146, ro: 4 });
     expect(r.code, r.stdout).to.equal(1);
-    expectNotReleased(146, id);
     await expectOtherOpenDoesNotGetIt(147, id);
+    expectNotReleased(146, id);
     const rerun = await w.command('open', { item: 146, ro: 4 });
     expect(rerun.code, rerun.stdout).to.equal(0);
     expect(w.store((s) => s.licenseOfService(146))).to.include({ pricelist: '4601' });
