@@ -412,6 +412,9 @@ export class Lifecycle {
     const id = lic.upstreamId;
     let u: UpstreamLicense | null = null;
     let problem: string | null = null;
+    // Whether the license may have been changed upstream for this service: by an earlier run (a
+    // reservation it left), or by a change request of this one.
+    let touched = !this.triedFromPool.has(id);
     try {
       u = await this.upstream.get(id);
       const reservedOn = dayOf(new Date(journal.startedAt));
@@ -419,6 +422,7 @@ export class Lifecycle {
       problem = this.reuseProblem(u, need, keyChangedByUs);
       if (problem) throw new NotReusable();
       const changes = { licname: u.licname === licnameOf(service.id) ? undefined : licnameOf(service.id), ip: sameIp(u.ip, need.ip) ? undefined : need.ip, remoteid: u.remoteid === String(service.id) ? undefined : String(service.id) };
+      touched = true;
       if (changes.licname || changes.ip || changes.remoteid) {
         await this.upstream.edit(id, Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)));
       }
@@ -451,6 +455,12 @@ export class Lifecycle {
       if (e instanceof ConcurrentChangeError || e instanceof StateError) throw e;
       log.warn(`re-use of pooled license ${id} for service ${service.id} failed (${(e as Error).message}); putting it back into the pool`);
       this.reuseFailed = true;
+      if (!touched) {
+        // Reserved by this run and failed before any change was sent: still free.lic and suspended
+        // upstream as the pool keeps it, so it is free again locally and step 5 follows.
+        this.settleReservation(service.id, lic, 'free', null, journal, 'put back into the pool');
+        return { lic: null, service };
+      }
       // Read anew: the step that failed may have been applied (its reply lost).
       return { lic: null, service: await this.putBack(service, lic, journal, null, 'put back into the pool') };
     }
