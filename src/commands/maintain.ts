@@ -10,9 +10,9 @@ import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { addDays, today } from '../dates.js';
 import { asModuleError, HostError, type ModuleError } from '../errors.js';
 import { Host, ServiceNotFoundError } from '../host/host.js';
-import type { ServiceListRow } from '../host/types.js';
+import type { Service, ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
-import { Lifecycle } from '../pool/lifecycle.js';
+import { Lifecycle, leftReservations } from '../pool/lifecycle.js';
 import { RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
 import { openStore, type ManagedLicense } from '../pool/store.js';
 import { LicensingClient } from '../upstream/client.js';
@@ -62,6 +62,16 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
       } catch (e) {
         listError = asModuleError(e);
       }
+      // Pool re-uses a killed process left reserved: returned to the pool (issue 17), not renewed.
+      const reserved = leftReservations(store, module);
+      const readService = async (item: number): Promise<Service | null> => {
+        try {
+          return await host.readService(item);
+        } catch (e) {
+          if (e instanceof ServiceNotFoundError) return null;
+          throw e;
+        }
+      };
       for (const lic of mine) {
         const what = `license ${lic.upstreamId}${lic.item !== null ? ` of service ${lic.item}` : lic.releasedFrom !== null ? ` released from service ${lic.releasedFrom}` : ' (pooled)'}`;
         try {
@@ -69,7 +79,10 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
             if (!listed) throw listError!;
             await lifecycle.maintainFree(lic, listed.get(lic.upstreamId) ?? null);
           } else if (lic.state === 'releasing') {
-            await underServiceLock(store, lic.releasedFrom!, 'maintain', () => lifecycle.finishReleasesOf(lic.releasedFrom!));
+            await underServiceLock(store, lic.releasedFrom!, 'maintain', () => lifecycle.finishReleasesOf(lic.releasedFrom!, readService));
+          } else if (reserved.has(lic.upstreamId)) {
+            const item = lic.item!;
+            await underServiceLock(store, item, 'maintain', () => lifecycle.returnLeftReservation(item, lic.upstreamId, readService));
           } else {
             const entry = listed?.get(lic.upstreamId);
             const hostService = services?.get(lic.item!);

@@ -14,12 +14,13 @@
 import { addDays, addMonths, dayOf, type Day } from '../dates.js';
 import { BadInputError, ConcurrentChangeError, IpChangeTooSoonError, LicenseMissingError, ModuleError, NoIpYetError, OrderInDoubtError, StateError, TransportError } from '../errors.js';
 import type { Service } from '../host/types.js';
-import { isServerIp } from '../ip.js';
+import { isServerIp, sameIp } from '../ip.js';
 import { log } from '../log.js';
 import type { LicensingApi, UpstreamLicense } from '../upstream/types.js';
 import { STATUS } from '../upstream/types.js';
 import { licensePeriod, parseServicePeriod } from './periods.js';
 import { needsRenewal, RENEWAL_LEAD_DAYS } from './renewal.js';
+import { isAlive } from './service-lock.js';
 import type { JournalEntry, LicenseFacts, LicenseStore, ManagedLicense, Purchase } from './store.js';
 
 export const FREE_LICNAME = 'free.lic';
@@ -106,6 +107,22 @@ function sameFacts(l: ManagedLicense, f: LicenseFacts): boolean {
   return l.pricelist === f.pricelist && l.tariffName === f.tariffName && l.period === f.period && l.ip === f.ip && l.expiredate === f.expiredate && l.ipChangeDate === f.ipChangeDate && l.keyChangeDate === f.keyChangeDate && l.hasKey === f.hasKey;
 }
 
+/**
+ * Pool re-uses of a module that a process reserved and left unfinished (killed, or its put-back
+ * failed): reserved for a service whose lock no live process holds. By license id. `reconcile`
+ * shows them and `maintain` returns them to the pool, until the open's retry finishes them.
+ */
+export function leftReservations(store: LicenseStore, module: number): Map<number, JournalEntry> {
+  const out = new Map<number, JournalEntry>();
+  for (const r of store.reservations(module)) {
+    if (r.lockedBy === null || (r.lockedBy !== process.pid && !isAlive(r.lockedBy))) out.set(r.license.upstreamId, r.journal);
+  }
+  return out;
+}
+
+/** Inside completeReuse: the license read is not one to re-use (not a failure of the re-use). */
+class NotReusable extends Error {}
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Lifecycle {
@@ -132,14 +149,15 @@ export class Lifecycle {
 
   /** SPEC 5.2. */
   async open(service: Service): Promise<void> {
-    // A release this service started and did not finish (a close or panel change cut short).
-    await this.finishReleasesOf(service.id);
     // A service that names a license not bound to it (a run cut short after releasing it) stops
     // naming it before anything else, so that it never names a license the pool may give away.
     if (service.licenseId !== null && this.store.licenseOfService(service.id)?.upstreamId !== service.licenseId) {
       log.warn(`service ${service.id}: its params name license ${service.licenseId}, which is not bound to it; cleared`);
       service = await this.clearServiceParams(service);
     }
+    // A release this service started and did not finish (a close or panel change cut short): after
+    // the params, so that the service never names a license that becomes free (SPEC 5.4 v3).
+    await this.finishReleasesOf(service.id);
     if (service.panel === 'nopanel') {
       log.info(`service ${service.id}: no control panel ordered, nothing to do upstream`);
       return;
@@ -149,16 +167,18 @@ export class Lifecycle {
     let lic = this.store.licenseOfService(service.id);
 
     if (lic && journal?.kind === 'reuse' && journal.upstreamId === lic.upstreamId) {
-      lic = await this.completeReuse(service, need, lic, journal);
+      // A re-use an earlier run reserved and did not finish (killed): finished with that same
+      // license, or returned to the pool before anything else is taken (issue 17).
+      ({ lic, service } = await this.completeReuse(service, need, lic, journal));
     } else if (!lic && journal?.kind === 'order') {
       lic = await this.adoptOrder(service, journal);
-      if (lic) lic = await this.matchNeed(service, need, lic);
+      if (lic) ({ lic, service } = await this.matchNeed(service, need, lic));
     } else {
       // A journal entry that no longer describes anything in progress must not block new work.
       if (journal) this.store.finishJournal(journal.id, 'superseded');
-      if (lic) lic = await this.matchNeed(service, need, lic);
+      if (lic) ({ lic, service } = await this.matchNeed(service, need, lic));
     }
-    lic ??= await this.fromPool(service, need);
+    if (!lic) ({ lic, service } = await this.fromPool(service, need));
     lic ??= await this.orderNew(service, need);
     await this.afterBinding(service, lic, need, true);
   }
@@ -179,11 +199,12 @@ export class Lifecycle {
     const journal = this.store.openJournal(service.id);
     if (!lic && journal?.kind === 'order') lic = await this.adoptOrder(service, journal);
     if (journal && this.store.openJournal(service.id)) this.store.finishJournal(journal.id, 'service closed');
+    // The closed service stops naming its license before the license becomes free anywhere (SPEC
+    // 5.4 v3): if clearing fails, nothing is released and the rerun does both.
+    await this.clearServiceParams(service);
     await this.finishReleasesOf(service.id);
     if (!lic) log.info(`service ${service.id}: no license bound, nothing to release`);
     else await this.release(service.id, lic);
-    // The closed service must not go on naming a license that the pool may give to another service.
-    await this.clearServiceParams(service);
   }
 
   /** SPEC 5.6. */
@@ -211,17 +232,19 @@ export class Lifecycle {
   async setparam(service: Service): Promise<void> {
     const lic = this.store.licenseOfService(service.id);
     if (service.panel === 'nopanel') {
+      // Params first (SPEC 5.4 v3): the service never names a license that is free.
+      await this.clearServiceParams(service);
       await this.finishReleasesOf(service.id);
       if (lic) await this.release(service.id, lic);
-      await this.clearServiceParams(service);
       return;
     }
     const need = this.need(service);
     if (lic && lic.pricelist !== need.pricelist) {
       log.info(`service ${service.id}: panel changed from ${lic.pricelist} to ${need.pricelist}; releasing license ${lic.upstreamId}`);
-      await this.release(service.id, lic);
-      // At once: if getting the new license fails, the service must not name one back in the pool.
+      // Before the release (SPEC 5.4 v3, 5.6): if getting the new license fails, or the release
+      // does, the service does not name one back in the pool.
       service = await this.clearServiceParams(service);
+      await this.release(service.id, lic);
     }
     await this.open(service);
   }
@@ -312,10 +335,16 @@ export class Lifecycle {
     if (!this.store.markGone(lic)) return this.leftToOther(lic);
   }
 
-  /** A license a close (or panel change) took off a service and did not finish releasing. */
-  async finishReleasesOf(item: number): Promise<void> {
-    for (const r of this.store.releasingFrom(item)) {
-      if (r.module !== this.module) continue;
+  /** A license a close (or panel change) took off a service and did not finish releasing. With
+   *  `readService` (maintain, reconcile: no service at hand), a service still naming one stops
+   *  naming it first (SPEC 5.4 v3; the protocol commands clear their service's params before). */
+  async finishReleasesOf(item: number, readService?: (item: number) => Promise<Service | null>): Promise<void> {
+    const releasing = this.store.releasingFrom(item).filter((r) => r.module === this.module);
+    if (releasing.length && readService) {
+      const s = await readService(item);
+      if (s && s.licenseId !== null && releasing.some((r) => r.upstreamId === s.licenseId)) await this.clearServiceParams(s);
+    }
+    for (const r of releasing) {
       log.info(`license ${r.upstreamId}: finishing its release from service ${item}, which an earlier run started`);
       await this.finishRelease(r);
     }
@@ -335,20 +364,22 @@ export class Lifecycle {
     return { ip: service.ip, pricelist: service.panel, period: licensePeriod({ period, itemtype: service.itemtype, pricelist: service.pricelist }, this.store.periodRules(this.module)) };
   }
 
-  /** A license already bound (a retry, or setparam): bring its IP and panel in line. */
-  private async matchNeed(service: Service, need: Need, lic: ManagedLicense): Promise<ManagedLicense | null> {
+  /** A license already bound (a retry, or setparam): bring its IP and panel in line. The service
+   *  comes back as it now is (its params cleared when the license goes). */
+  private async matchNeed(service: Service, need: Need, lic: ManagedLicense): Promise<{ lic: ManagedLicense | null; service: Service }> {
     if (lic.pricelist !== need.pricelist) {
+      // Params first (SPEC 5.4 v3): the service never names a license that is free.
+      service = await this.clearServiceParams(service);
       await this.release(service.id, lic);
-      await this.clearServiceParams(service);
-      return null;
+      return { lic: null, service };
     }
-    if (lic.ip !== need.ip) return this.changeIp(lic, need.ip);
-    return lic;
+    if (!sameIp(lic.ip, need.ip)) return { lic: await this.changeIp(lic, need.ip), service };
+    return { lic, service };
   }
 
   private async changeIp(lic: ManagedLicense, ip: string): Promise<ManagedLicense> {
     const u = await this.upstream.get(lic.upstreamId);
-    if (u.ip === ip) return this.recordFacts(lic, u);
+    if (sameIp(u.ip, ip)) return this.recordFacts(lic, u);
     if (!monthPassed(u.ipChangeDate, this.today)) {
       throw new IpChangeTooSoonError(lic.upstreamId, addMonths(u.ipChangeDate!, 1));
     }
@@ -358,38 +389,40 @@ export class Lifecycle {
   }
 
   /** SPEC 5.5: reserve the eligible free license to take (see poolCandidates), atomically, then re-use it. */
-  private async fromPool(service: Service, need: Need): Promise<ManagedLicense | null> {
+  private async fromPool(service: Service, need: Need): Promise<{ lic: ManagedLicense | null; service: Service }> {
     while (!this.reuseFailed) {
       const reserved = this.store.reservePooled(
         { module: this.module, pricelist: need.pricelist, item: service.id, ip: need.ip, period: need.period, today: this.today, leadEnd: addDays(this.today, RENEWAL_LEAD_DAYS) },
         (l) => !this.triedFromPool.has(l.upstreamId) && eligibleFromPool(l, this.today),
       );
-      if (!reserved) return null;
+      if (!reserved) return { lic: null, service };
       this.triedFromPool.add(reserved.license.upstreamId);
       log.info(`service ${service.id}: reserved pooled license ${reserved.license.upstreamId} (expires ${reserved.license.period === 0 ? 'never' : reserved.license.expiredate})`);
-      const lic = await this.completeReuse(service, need, reserved.license, reserved.journal);
-      if (lic) return lic;
+      const done = await this.completeReuse(service, need, reserved.license, reserved.journal);
+      if (done.lic) return done;
+      service = done.service;
     }
-    return null;
+    return { lic: null, service };
   }
 
   /** SPEC 5.2 step 4. Every step checks the upstream first, so a rerun after a crash carries on
-   *  where it stopped (the key is changed once a month at most: it is not changed twice). */
-  private async completeReuse(service: Service, need: Need, lic: ManagedLicense, journal: JournalEntry): Promise<ManagedLicense | null> {
+   *  where it stopped (the key is changed once a month at most: it is not changed twice). A re-use
+   *  that cannot finish puts the license back (putBack); the service comes back as it now is. */
+  private async completeReuse(service: Service, need: Need, lic: ManagedLicense, journal: JournalEntry): Promise<{ lic: ManagedLicense | null; service: Service }> {
     const id = lic.upstreamId;
     let u: UpstreamLicense | null = null;
+    let problem: string | null = null;
+    // Whether the license may have been changed upstream for this service: by an earlier run (a
+    // reservation it left), or by a change request of this one.
+    let touched = !this.triedFromPool.has(id);
     try {
       u = await this.upstream.get(id);
       const reservedOn = dayOf(new Date(journal.startedAt));
       const keyChangedByUs = u.keyChangeDate !== null && u.keyChangeDate >= reservedOn && u.licname === licnameOf(service.id);
-      const problem = this.reuseProblem(u, need, keyChangedByUs);
-      if (problem) {
-        log.info(`pooled license ${id} cannot be re-used: ${problem}`);
-        const gone = u.status === STATUS.deleted || paidTime(u.period, u.expiredate, this.today) === 'no';
-        this.settleReservation(service.id, lic, gone ? 'gone' : 'free', factsOf(u, lic), journal, `not re-usable: ${problem}`);
-        return null;
-      }
-      const changes = { licname: u.licname === licnameOf(service.id) ? undefined : licnameOf(service.id), ip: u.ip === need.ip ? undefined : need.ip, remoteid: u.remoteid === String(service.id) ? undefined : String(service.id) };
+      problem = this.reuseProblem(u, need, keyChangedByUs);
+      if (problem) throw new NotReusable();
+      const changes = { licname: u.licname === licnameOf(service.id) ? undefined : licnameOf(service.id), ip: sameIp(u.ip, need.ip) ? undefined : need.ip, remoteid: u.remoteid === String(service.id) ? undefined : String(service.id) };
+      touched = true;
       if (changes.licname || changes.ip || changes.remoteid) {
         await this.upstream.edit(id, Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)));
       }
@@ -406,17 +439,30 @@ export class Lifecycle {
         return l;
       });
       log.info(`service ${service.id}: re-used pooled license ${id} instead of buying a new one`);
-      return bound;
+      return { lic: bound, service };
     } catch (e) {
+      if (e instanceof NotReusable) {
+        log.info(`pooled license ${id} cannot be re-used: ${problem}`);
+        // A rerun may find it already renamed, re-keyed and resumed for this service by the run
+        // that reserved it: it goes back the whole way, not only in the state (issue 17). A
+        // failure of that propagates: the reservation stays for the next run, nothing else is taken.
+        return { lic: null, service: await this.putBack(service, lic, journal, u, `not re-usable: ${problem}`) };
+      }
       if (e instanceof LicenseMissingError) {
         this.settleReservation(service.id, lic, 'gone', null, journal, 'gone upstream');
-        return null;
+        return { lic: null, service };
       }
       if (e instanceof ConcurrentChangeError || e instanceof StateError) throw e;
       log.warn(`re-use of pooled license ${id} for service ${service.id} failed (${(e as Error).message}); putting it back into the pool`);
       this.reuseFailed = true;
-      await this.putBack(service.id, lic, journal, u);
-      return null;
+      if (!touched) {
+        // Reserved by this run and failed before any change was sent: still free.lic and suspended
+        // upstream as the pool keeps it, so it is free again locally and step 5 follows.
+        this.settleReservation(service.id, lic, 'free', null, journal, 'put back into the pool');
+        return { lic: null, service };
+      }
+      // Read anew: the step that failed may have been applied (its reply lost).
+      return { lic: null, service: await this.putBack(service, lic, journal, null, 'put back into the pool') };
     }
   }
 
@@ -437,28 +483,60 @@ export class Lifecycle {
     const paid = paidTime(u.period, u.expiredate, this.today);
     if (paid === 'no') return `expired on ${u.expiredate}`;
     if (paid === 'unknown') return 'its paid time is unknown upstream';
-    if (u.ip !== need.ip && !monthPassed(u.ipChangeDate, this.today)) return `IP changed on ${u.ipChangeDate}`;
+    if (!sameIp(u.ip, need.ip) && !monthPassed(u.ipChangeDate, this.today)) return `IP changed on ${u.ipChangeDate}`;
     if (!keyChangedByUs && !monthPassed(u.keyChangeDate, this.today)) return `key changed on ${u.keyChangeDate}`;
     return null;
   }
 
-  /** A failed re-use: free.lic, auto-renewal off, suspended (best effort), free locally. */
-  private async putBack(item: number, lic: ManagedLicense, journal: JournalEntry, known: UpstreamLicense | null): Promise<void> {
+  /**
+   * Ends a reservation that does not become a re-use (SPEC 5.2 step 4): the service stops naming
+   * the license first (5.4 v3), then the license goes back upstream — renamed free.lic, auto-renewal
+   * off, suspended — and only then is free locally (gone when it has no paid time left), journal
+   * closed. Each upstream step must succeed: a failure leaves the reservation as it is and
+   * propagates (retryable), and the next process that meets it (the open's retry, maintain,
+   * reconcile --apply) finishes the return. So a license is never free, or taken by another run,
+   * while it is still named for the service (issue 17). `fresh`: the upstream view just read.
+   */
+  private async putBack<S extends Service | null>(service: S, lic: ManagedLicense, journal: JournalEntry, fresh: UpstreamLicense | null, outcome: string): Promise<S> {
     const id = lic.upstreamId;
-    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    const item = journal.item;
+    // Only params that name this license or none (a key or expiry an interrupted run wrote): a
+    // reserved service has no other license.
+    if (service && (service.licenseId === null || service.licenseId === id)) service = (await this.clearServiceParams(service)) as S;
+    let u = fresh;
+    if (!u) {
       try {
-        await fn();
+        u = await this.upstream.get(id);
       } catch (e) {
-        log.warn(`license ${id}: could not ${what} while putting it back into the pool: ${(e as Error).message}`);
+        if (!(e instanceof LicenseMissingError)) throw e;
+        this.settleReservation(item, lic, 'gone', null, journal, `${outcome}; gone upstream`);
+        return service;
       }
-    };
-    await attempt('rename it free.lic and turn auto-renewal off', () => this.upstream.edit(id, { licname: FREE_LICNAME, autoprolong: false }));
-    await attempt('suspend it', () => this.upstream.suspend(id));
-    let u = known;
-    await attempt('read it', async () => {
-      u = await this.upstream.get(id);
-    });
-    this.settleReservation(item, lic, 'free', u ? factsOf(u, lic) : null, journal, 'put back into the pool');
+    }
+    if (u.status !== STATUS.deleted) {
+      if (u.licname !== FREE_LICNAME || u.autoprolong) await this.upstream.edit(id, { licname: FREE_LICNAME, autoprolong: false });
+      if (u.status === STATUS.active) await this.upstream.suspend(id);
+    }
+    const gone = u.status === STATUS.deleted || paidTime(u.period, u.expiredate, this.today) === 'no';
+    this.settleReservation(item, lic, gone ? 'gone' : 'free', factsOf(u, lic), journal, outcome);
+    log.info(`license ${id}: back in the pool from service ${item}'s unfinished re-use (free.lic, auto-renewal off, suspended)${gone ? '; it has no paid time left, so it leaves the pool' : ''}`);
+    return service;
+  }
+
+  /**
+   * A pool re-use that a process reserved and did not finish (killed, or its put-back failed), met
+   * by maintain or reconcile --apply: the caller holds the service's lock, so no open is running
+   * for it. Read anew; if the reservation is still there, the license goes back to the pool as
+   * SPEC 5.2 step 4 says (the open's retry then takes what the pool gives, or orders). False when
+   * there is no such reservation any more.
+   */
+  async returnLeftReservation(item: number, upstreamId: number, readService: (item: number) => Promise<Service | null>): Promise<boolean> {
+    const journal = this.store.openJournal(item);
+    const lic = this.store.license(this.module, upstreamId);
+    if (!lic || lic.item !== item || journal?.kind !== 'reuse' || journal.upstreamId !== upstreamId) return false;
+    log.warn(`license ${upstreamId}: reserved for service ${item} by a pool re-use that did not finish (started ${journal.startedAt}); returning it to the pool`);
+    await this.putBack(await readService(item), lic, journal, null, 'returned to the pool: the re-use did not finish');
+    return true;
   }
 
   /** SPEC 5.2 step 5. The journal entry is written before the order is sent and stays open until
@@ -497,9 +575,11 @@ export class Lifecycle {
     if (journal.upstreamId !== null) {
       found = await this.upstream.get(journal.upstreamId);
     } else {
-      // The list is complete (the client reads every page), so "not in it" means not ordered.
-      const candidates = (await this.upstream.list()).filter(
-        (u) => u.licname === licnameOf(service.id) && u.ip === journal.ip && u.pricelist === journal.pricelist && u.status !== STATUS.deleted && !this.store.isKnown(u.id),
+      // "Not in it" means not ordered only for a list that two whole reads agree on (SPEC 5.9: one
+      // read can be complete by count and miss a license); IPs compared canonically (an upstream
+      // may write an IPv6 address otherwise than it was sent).
+      const candidates = (await this.upstream.listAgreed()).filter(
+        (u) => u.licname === licnameOf(service.id) && sameIp(u.ip, journal.ip) && u.pricelist === journal.pricelist && u.status !== STATUS.deleted && !this.store.isKnown(u.id),
       );
       if (candidates.length > 1) log.warn(`service ${service.id}: ${candidates.length} unrecorded licenses named "${licnameOf(service.id)}" upstream (${candidates.map((c) => c.id).join(', ')}); adopting ${candidates[0]!.id}, the others are left for the administrator`);
       found = candidates[0];
@@ -675,7 +755,7 @@ export class Lifecycle {
   }
 
   private logDrift(lic: ManagedLicense, u: UpstreamLicense): void {
-    if (u.ip !== lic.ip) log.warn(`license ${lic.upstreamId}: IP drift, local ${lic.ip}, upstream ${u.ip}`);
+    if (!sameIp(u.ip, lic.ip)) log.warn(`license ${lic.upstreamId}: IP drift, local ${lic.ip}, upstream ${u.ip}`);
     if (u.pricelist !== lic.pricelist) log.warn(`license ${lic.upstreamId}: tariff drift, local ${lic.pricelist}, upstream ${u.pricelist}`);
     const expected = lic.state === 'suspended' ? STATUS.suspended : STATUS.active;
     if (u.status !== expected) log.warn(`license ${lic.upstreamId}: status drift, local ${lic.state}, upstream status ${u.status}`);

@@ -14,7 +14,7 @@ import { log } from '../log.js';
 import { LicensingClient } from '../upstream/client.js';
 import { STATUS, type LicensingApi, type UpstreamLicense } from '../upstream/types.js';
 import type { AdminContext } from './adopt.js';
-import { FREE_LICNAME, Lifecycle, paidTime } from './lifecycle.js';
+import { FREE_LICNAME, Lifecycle, leftReservations, paidTime } from './lifecycle.js';
 import { underServiceLock } from './service-lock.js';
 import type { ManagedLicense } from './store.js';
 
@@ -198,6 +198,7 @@ function moduleFindings(ctx: AdminContext, module: number, state: ManagedLicense
   const listed = new Map(account.map((u) => [u.id, u]));
   const today = ctx.today;
   const days = (l: { period: number | null; expiredate: Day | null }) => paidDaysLeft(l.period, l.expiredate, today);
+  const reserved = leftReservations(ctx.store, module);
   for (const l of state) {
     if (l.state === 'gone') continue;
     const u = listed.get(l.upstreamId);
@@ -209,6 +210,12 @@ function moduleFindings(ctx: AdminContext, module: number, state: ManagedLicense
     const paid = days({ period: u.period ?? l.period, expiredate: u.expiredate ?? l.expiredate });
     if (l.state === 'releasing') {
       out.push({ ...base, kind: 'leak', paidDaysLeft: paid, detail: `license ${l.upstreamId} was taken off service ${l.releasedFrom} and its release was not finished: it is neither in use nor in the pool`, fix: 'finish the release: into the pool, or deleted when no paid time is left' });
+      continue;
+    }
+    const reservation = reserved.get(l.upstreamId);
+    if (reservation && reservation.item === l.item) {
+      // Issue 17: shown until the open's retry finishes the re-use or the license is returned.
+      out.push({ ...base, kind: 'leak', paidDaysLeft: paid, detail: `license ${l.upstreamId} is reserved for ${describeService(view, l.item!)} by a pool re-use that did not finish (started ${reservation.startedAt}; its process stopped): neither serving the service nor in the pool`, fix: "return it to the pool (free.lic, auto-renewal off, suspended), unless the open's retry finishes the re-use first" });
       continue;
     }
     if (l.state === 'bound' || l.state === 'suspended') {
@@ -284,6 +291,15 @@ async function underLock<T>(ctx: AdminContext, item: number | null, fn: () => Pr
   return item === null ? fn() : underServiceLock(ctx.store, item, 'reconcile', fn);
 }
 
+async function serviceIfKnown(ctx: AdminContext, item: number) {
+  try {
+    return await ctx.host.readService(item);
+  } catch (e) {
+    if (e instanceof ServiceNotFoundError) return null;
+    throw e;
+  }
+}
+
 /** Whether the host shows the service closed (4) or does not know it, read now. */
 async function serviceClosed(ctx: AdminContext, item: number): Promise<boolean> {
   try {
@@ -314,15 +330,17 @@ export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ app
       case 'leak': {
         if (!cur) return no('the license is no longer in the state');
         if (cur.state === 'releasing') {
-          await lifecycle.finishReleasesOf(cur.releasedFrom!);
+          await lifecycle.finishReleasesOf(cur.releasedFrom!, (i) => serviceIfKnown(ctx, i));
           return done(`finished the release from service ${cur.releasedFrom}`);
         }
         const item = cur.item;
         if ((cur.state !== 'bound' && cur.state !== 'suspended') || item === null || item !== f.item) return no(`the license is now ${cur.state}${item !== null ? ` for service ${item}` : ''}`);
+        if (await lifecycle.returnLeftReservation(item, lid, (i) => serviceIfKnown(ctx, i))) return done(`returned to the pool: its re-use for service ${item} did not finish`);
         if (!(await serviceClosed(ctx, item))) return no(`service ${item} is live again`);
+        // The service stops naming it before it becomes free (SPEC 5.4 v3).
+        await clearParamsIfNamed(ctx, item, lid);
         await lifecycle.release(item, cur);
         const after = ctx.store.license(f.module, lid);
-        await clearParamsIfNamed(ctx, item, lid);
         return done(`released from service ${item}: ${after?.state === 'free' ? 'now in the pool' : (after?.state ?? 'gone')}`);
       }
       case 'lost': {

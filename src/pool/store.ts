@@ -635,6 +635,29 @@ export class LicenseStore {
     );
   }
 
+  /**
+   * Pool re-uses started and not finished (SPEC 5.2 step 4): licenses reserved for a service (bound
+   * to it) whose re-use journal entry is still open, with the pid holding the service's lock (null:
+   * none). A reservation whose holder is dead was left by a killed process.
+   */
+  reservations(module: number | null = null): Array<{ license: ManagedLicense; journal: JournalEntry; lockedBy: number | null }> {
+    const rows = this.sql(
+      `SELECT license.*, journal.id AS j_id, journal.pricelist AS j_pricelist, journal.ip AS j_ip, journal.period AS j_period,
+              journal.started_at AS j_started_at, journal.started_wall_ms AS j_started_wall_ms, service_lock.pid AS lock_pid
+         FROM license
+         JOIN journal ON journal.item = license.item AND journal.finished_at IS NULL AND journal.kind = 'reuse'
+                     AND journal.upstream_id = license.upstream_id AND journal.module = license.module
+         LEFT JOIN service_lock ON service_lock.item = license.item
+        WHERE license.state IN ('bound', 'suspended') AND (? IS NULL OR license.module = ?)
+        ORDER BY license.module, license.upstream_id`,
+    ).all(module, module) as Array<LicenseRow & { j_id: number; j_pricelist: string; j_ip: string; j_period: number; j_started_at: string; j_started_wall_ms: number | null; lock_pid: number | null }>;
+    return rows.map((r) => ({
+      license: toLicense(r),
+      journal: toJournal({ id: r.j_id, module: r.module, item: r.item!, kind: 'reuse', upstream_id: r.upstream_id, pricelist: r.j_pricelist, ip: r.j_ip, period: r.j_period, started_at: r.j_started_at, started_wall_ms: r.j_started_wall_ms }),
+      lockedBy: r.lock_pid,
+    }));
+  }
+
   // --- per-service lock -----------------------------------------------------------------
 
   /** Takes the service's lock unless a live process holds it. Returns the holder's pid when busy. */

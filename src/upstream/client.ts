@@ -70,6 +70,14 @@ function readPaging(func: string, doc: XmlElement): Paging | null {
 
 const broken = brokenReply;
 
+/** Two whole reads of the list show the same licenses (what a lost-order search looks at). */
+function sameRows(a: readonly UpstreamLicense[], b: readonly UpstreamLicense[]): boolean {
+  if (a.length !== b.length) return false;
+  const row = (u: UpstreamLicense) => `${u.status}\u0000${u.licname}\u0000${u.ip}\u0000${u.pricelist}`;
+  const seen = new Map(a.map((u) => [u.id, row(u)]));
+  return b.every((u) => seen.get(u.id) === row(u));
+}
+
 /** Looks a field up in the document and, failing that, in a nested <doc> (`<doc><doc>…`). */
 function field(doc: XmlElement, name: string): XmlElement | undefined {
   const direct = child(doc, name);
@@ -283,6 +291,24 @@ export class LicensingClient implements LicensingApi {
       if (whole) return whole;
       if (attempt >= LIST_ATTEMPTS) throw broken('soft', `the list kept changing size while its pages were read (${LIST_ATTEMPTS} attempts), so it cannot be read whole`);
       log.info(`upstream soft: the list changed size while its pages were read; reading it again from page 1`);
+    }
+  }
+
+  /**
+   * SPEC 5.9 (v3), 5.2 step 3: the list for a conclusion drawn from absence ("not ordered"). One
+   * read can be complete by count and still miss a license: one deleted and another ordered between
+   * two page reads leave p_elems unchanged and shift a row past the reader. So the list is read
+   * whole again until two reads in a row agree (the same licenses, by id, status, name, IP and
+   * tariff); an account that keeps changing is a retryable TransportError, never a guess.
+   */
+  async listAgreed(): Promise<UpstreamLicense[]> {
+    let previous = await this.list();
+    for (let read = 2; ; read++) {
+      const current = await this.list();
+      if (sameRows(previous, current)) return current;
+      if (read > LIST_ATTEMPTS) throw broken('soft', `the list changed between each of ${read} whole reads, so no two of them agree`);
+      log.info(`upstream soft: two whole reads of the list differ; reading it again`);
+      previous = current;
     }
   }
 

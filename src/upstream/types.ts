@@ -83,6 +83,8 @@ export interface LicensingApi {
    * directly (get) before acting on its absence.
    */
   list(): Promise<UpstreamLicense[]>;
+  /** The whole list read until two reads in a row agree: for concluding "not ordered" (SPEC 5.9). */
+  listAgreed(): Promise<UpstreamLicense[]>;
   /** func=soft.edit elid=: one license with its key. */
   get(id: number): Promise<UpstreamLicense>;
   /** func=soft.edit elid= sok=ok …changes. */

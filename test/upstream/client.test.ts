@@ -434,4 +434,50 @@ describe('upstream/client: list() against the sandbox over HTTP (paging)', () =>
     const pages = sb.requests('soft').map((r) => r.params.p_num ?? '1');
     expect([pages[0], pages.slice(1, 3).sort(), pages[3], pages.slice(4).sort()]).to.deep.equal(['1', ['2', '3'], '1', ['2', '3']]);
   });
+  // SPEC 5.9 (v3), issue 15 point 4: a license deleted and another ordered between two page reads
+  // leave p_elems unchanged, so one read is "complete" by count and still misses a license.
+  describe('listAgreed(): two whole reads that agree before "not there"', () => {
+    /** While a read's page 2 is held: delete the first license, order another, let the page go. */
+    async function shiftUnder(read: Promise<unknown>, times: number): Promise<void> {
+      const other = new LicensingClient({ url: sb.url, username: SB_USER, password: SB_PASS }, { timeoutMs: 10_000 });
+      let settled = false;
+      void read.then(() => (settled = true), () => (settled = true));
+      for (let i = 0; i < times && !settled; i++) {
+        while (sb.heldCount() === 0 && !settled) await new Promise((r) => setTimeout(r, 5));
+        if (settled) break;
+        await other.delete(sb.licenses().find((u) => !u.deleted)!.id);
+        sb.addLicense({ licname: `Item #late${i}` });
+        sb.release();
+      }
+    }
+
+    it('one read misses the shifted license; listAgreed reads again until two reads agree and has it', async () => {
+      sb.setMaxPageSize(3);
+      const ids = sb.seedLicenses(6);
+      // The hazard: list() alone, complete by count, without the license shifted onto page 1.
+      sb.inject({ kind: 'hold', func: 'soft', params: { p_num: '2' } });
+      const once = client.list();
+      await shiftUnder(once, 1);
+      const single = (await once).map((l) => l.id);
+      expect(single).to.have.length(6);
+      expect(single, 'one read misses the license shifted onto page 1').to.not.include(ids[3]);
+
+      sb.inject({ kind: 'hold', func: 'soft', params: { p_num: '2' } });
+      const agreed = client.listAgreed();
+      await shiftUnder(agreed, 1);
+      const whole = (await agreed).map((l) => l.id);
+      const live = sb.licenses().filter((u) => !u.deleted).map((u) => u.id);
+      expect(whole.sort((a, b) => a - b)).to.deep.equal(live.sort((a, b) => a - b));
+      expect(whole).to.include(ids[4]);
+    });
+
+    it('an account that changes under every read is a retryable error, never a guess', async () => {
+      sb.setMaxPageSize(3);
+      sb.seedLicenses(6);
+      sb.inject({ kind: 'hold', func: 'soft', params: { p_num: '2' }, count: -1 });
+      const agreed = client.listAgreed();
+      await shiftUnder(agreed, 10);
+      expect((await rejects(agreed, TransportError)).message).to.match(/no two of them agree/);
+    });
+  });
 });
