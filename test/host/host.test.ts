@@ -166,7 +166,7 @@ describe('Host (against the simulated host)', function () {
   describe('readModule', () => {
     it('reads url, username and password and registers the password as a secret', async () => {
       const m = await host.readModule(3);
-      expect(m).to.deep.equal({ id: 3, url: 'https://api.ispsystem.com/manager/billmgr', username: 'reseller@example.com', password: 'Mod-Pass-<&>-7781' });
+      expect(m).to.deep.equal({ id: 3, kind: 'pmisplicense', url: 'https://api.ispsystem.com/manager/billmgr', username: 'reseller@example.com', password: 'Mod-Pass-<&>-7781' });
       await host.saveParam(2417, 'note', 'Mod-Pass-<&>-7781');
       expect(logText()).to.not.include('Mod-Pass');
     });
