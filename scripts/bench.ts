@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { EXE, World, SANDBOX_PASSWORD, SANDBOX_USER } from '../test/support/world.js';
+import { benchAdvise } from './bench-advise.js';
 import { benchXml } from './bench-xml.js';
 import { benchMaintain, benchPool, benchReconcile, median as medianOf, RSS_METHOD, scaleWorld } from './bench-scale.js';
 
@@ -120,6 +121,11 @@ async function scale(): Promise<void> {
     } finally {
       await s.close();
     }
+  }
+  if (SCALE > 0) {
+    const a = await benchAdvise(SCALE);
+    console.log(`\nadvise --json over ${a.services} services × 12 months: ${a.run.ms.toFixed(0)} ms (${(a.run.ms / a.bare.ms).toFixed(2)}× bare node); CPU ${a.cpu === null ? '?' : `${(a.cpu * 1000).toFixed(0)} ms`}; peak RSS ${a.run.rssMiB?.toFixed(0) ?? '?'} MiB; target ≤ 5 s`);
+    table.push([`advise, ${a.services} services × 12 months`, `${a.run.ms.toFixed(0)} ms`, `${(a.run.ms / a.bare.ms).toFixed(2)}×`, `CPU ${a.cpu === null ? '?' : `${(a.cpu * 1000).toFixed(0)} ms`}; peak RSS ${a.run.rssMiB?.toFixed(0) ?? '?'} MiB; target ≤ 5 s`]);
   }
   if (POOL > 0) {
     const choices = Math.min(1000, Math.floor(POOL / 10));
