@@ -23,6 +23,12 @@ export interface ItemContext {
 /** SPEC 5.9: these commands bind an existing license of a live service that has none, or fail. */
 const MIGRATING: ReadonlySet<string> = new Set(['prolong', 'resume', 'sync_item']);
 
+/** Commands that may buy or bind a license: never for a service BILLmanager shows closed (status 4).
+ *  BILLmanager does not send them for one, but an administrator restarting an old operation left
+ *  manual can (found by the stress run: a setparam of a closed service bought a license for nobody). */
+const BINDING: ReadonlySet<string> = new Set(['open', 'setparam', 'resume']);
+const SERVICE_CLOSED = 4;
+
 /** The module recorded with the service's license (bound, or being released from it); null when none. */
 function ownerModule(store: LicenseStore, item: number): number | null {
   return store.licenseOfService(item)?.module ?? store.releasingFrom(item)[0]?.module ?? null;
@@ -57,6 +63,9 @@ export function itemCommand(command: string, post: PostOperation | null, step: (
           if (command === 'open' || command === 'setparam') {
             const { withResolvedPanel } = await import('../host/panel.js');
             service = await withResolvedPanel(host, service);
+          }
+          if (BINDING.has(command) && service.status === SERVICE_CLOSED) {
+            throw new BadInputError('status', String(service.status), `Service ${item} is closed (deleted) in BILLmanager: ${command} buys and binds nothing for it. If this was an old operation restarted by hand, delete the operation; a closed service's license is released by close (or pmisplicense reconcile --apply).`);
           }
           if (service.processingmodule === null) {
             throw new BadInputError('processingmodule', '', `Service ${item} has no processing module in BILLmanager; assign the pmisplicense module to its tariff.`);

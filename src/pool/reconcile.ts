@@ -5,6 +5,7 @@
 // query each on BILLmanager's database (or, without one, soft.edit of the services named only).
 // `applyFinding` re-checks a finding under the service's lock, from fresh reads, and changes
 // licenses only through the store's compare-and-set transitions (SPEC 5.8).
+import { sameIp } from '../ip.js';
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
 import { type Day } from '../dates.js';
 import { BadInputError, LicenseMissingError } from '../errors.js';
@@ -230,8 +231,8 @@ function moduleFindings(ctx: AdminContext, module: number, state: ManagedLicense
         continue;
       }
       const drift: string[] = [];
-      if (u.ip !== l.ip) drift.push(`IP: upstream ${u.ip}, state ${l.ip}`);
-      if (s.ip && s.ip !== u.ip) drift.push(`IP: service ${s.ip}, upstream ${u.ip}`);
+      if (!sameIp(u.ip, l.ip)) drift.push(`IP: upstream ${u.ip}, state ${l.ip}`);
+      if (s.ip && !sameIp(s.ip, u.ip)) drift.push(`IP: service ${s.ip}, upstream ${u.ip}`);
       if (u.pricelist !== l.pricelist) drift.push(`tariff: upstream ${u.pricelist}, state ${l.pricelist}`);
       const expected = l.state === 'suspended' ? STATUS.suspended : STATUS.active;
       if (u.status !== expected) drift.push(`status: upstream ${STATUS_WORD[u.status] ?? u.status}, state ${l.state}`);

@@ -117,4 +117,16 @@ describe('reconcile', function () {
     expect(w.store((s) => s.license(MODULE, id))).to.include({ state: 'bound', item: 320 });
     expect(w.sandbox.license(id)!.licname).to.equal('Item #320');
   });
+
+  it('an address written two ways is no drift (IPs compared canonically, SPEC 5.9)', async () => {
+    w.addService({ id: 330, ip: '2001:db8::5', expiredate: '2026-02-10' });
+    const r = await w.command('open', { item: 330, ro: 330 });
+    expect(r.code, r.stdout).to.equal(0);
+    w.host.sim.updateService(330, { ip: '2001:DB8:0:0:0:0:0:5' });
+    const { findings } = await reconcileJson();
+    expect(findings.filter((f) => f.kind === 'drift')).to.deep.equal([]);
+    w.host.sim.updateService(330, { ip: '2001:db8::6' });
+    const after = await reconcileJson();
+    expect(after.findings.filter((f) => f.kind === 'drift').map((f) => f.item)).to.deep.equal([330]);
+  });
 });
