@@ -372,13 +372,8 @@ export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ app
       case 'unbound': {
         if (f.item === null) return no('the finding names no service');
         const { bindExisting, isLiveStatus } = await import('./migrate.js');
-        let s;
-        try {
-          s = await ctx.host.readService(f.item);
-        } catch (e) {
-          if (e instanceof ServiceNotFoundError) return no(`service ${f.item} is unknown to BILLmanager`);
-          throw e;
-        }
+        const s = await serviceIfKnown(ctx, f.item);
+        if (!s) return no(`service ${f.item} is unknown to BILLmanager`);
         if (!isLiveStatus(s.status) || s.processingmodule !== f.module) return no(`service ${f.item} is no longer a live service of module ${f.module}`);
         if (ctx.store.licenseOfService(f.item)) return no(`service ${f.item} has a license bound now`);
         const { withResolvedPanel } = await import('../host/panel.js');
@@ -396,13 +391,8 @@ export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ app
       }
       case 'params': {
         if (f.item === null) return no('the finding names no service');
-        let s;
-        try {
-          s = await ctx.host.readService(f.item);
-        } catch (e) {
-          if (e instanceof ServiceNotFoundError) return no(`service ${f.item} is unknown to BILLmanager`);
-          throw e;
-        }
+        const s = await serviceIfKnown(ctx, f.item);
+        if (!s) return no(`service ${f.item} is unknown to BILLmanager`);
         if (s.licenseId !== lid) return no(`service ${f.item} no longer names license ${lid}`);
         if (ctx.store.licenseOfService(f.item)?.upstreamId === lid) return no(`license ${lid} is bound to service ${f.item} after all`);
         await clearParams(ctx, f.item, s.lickey !== '', s.licenseExpiredate !== null);
