@@ -84,6 +84,9 @@ describe('xml', () => {
   it('refuses DOCTYPE and entity declarations', () => {
     expect(() => parseXml('<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><doc>&lol2;</doc>')).to.throw(XmlError, /DOCTYPE/);
     expect(() => parseXml('<!DOCTYPE doc><doc/>')).to.throw(XmlError, /DOCTYPE/);
+    // In another case it is no XML at all; the message still names what it is meant to be.
+    expect(() => parseXml('<!doctype doc [<!ENTITY a "b">]><doc/>')).to.throw(XmlError, /DOCTYPE/);
+    expect(() => parseXml('<?xml version="1.0"?>\n<!DocType doc><doc/>')).to.throw(XmlError, /DOCTYPE/);
     expect(() => parseXml('<doc>&lol;</doc>')).to.throw(XmlError, /undefined entity/);
   });
 
