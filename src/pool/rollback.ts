@@ -134,15 +134,19 @@ async function putBack(host: Host, store: LicenseStore, item: number, taken: Man
       return;
     }
   }
-  const attempt = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (e) {
-      log.warn(`license ${id}: could not ${what} while putting it back into the pool: ${reason(e)}`);
+  // Each upstream step must succeed before the license is free again (as Lifecycle's put-back,
+  // issue 17): a license named for the service must never sit in the pool. A failure leaves it
+  // bound to the service (consistent: the service's open or setparam goes on with it).
+  try {
+    const u = await upstream.get(id);
+    if (u.status !== STATUS.deleted) {
+      if (u.licname !== FREE_LICNAME || u.autoprolong) await upstream.edit(id, { licname: FREE_LICNAME, autoprolong: false });
+      if (u.status === STATUS.active) await upstream.suspend(id);
     }
-  };
-  await attempt('rename it free.lic and turn auto-renewal off', () => upstream.edit(id, { licname: FREE_LICNAME, autoprolong: false }));
-  await attempt('suspend it', () => upstream.suspend(id));
+  } catch (e) {
+    log.error(`license ${id}: could not be put back into the pool upstream (${reason(e)}); it stays bound to service ${item}`);
+    return;
+  }
   const cur = store.license(taken.module, id);
   if (cur && cur.item === item && store.settle(cur, 'free', null)) return;
   log.warn(`license ${id} was changed by another process meanwhile; left to it`);

@@ -92,6 +92,26 @@ describe('setparam: rollback of a failed tariff change', function () {
     expect(w.logText()).to.match(/binding license \d+ back failed .*Resume refused.*; it goes back to the pool/);
   });
 
+  it('a license that cannot be put back upstream either stays bound to the service, never in the pool named for it', async () => {
+    // The bind-back's rename is held until the resume and the put-back's rename to free.lic are
+    // set to fail: the license must not be free while it is named "Item #243" (issue 17's rule).
+    let during: Promise<void> = Promise.resolve();
+    const { license, code } = await failedPanelChange(243, 9431, TARIFF, () => {
+      w.sandbox.inject({ kind: 'hold', func: 'soft.edit', params: { licname: 'Item #243' } });
+      during = (async () => {
+        await w.sandbox.waitForHeld(1, 60_000);
+        w.sandbox.inject({ kind: 'error', func: 'soft.resume', type: 'value', msg: 'Resume refused' });
+        w.sandbox.inject({ kind: 'error', func: 'soft.edit', params: { licname: 'free.lic' }, type: 'value', msg: 'Rename refused' });
+        w.sandbox.release();
+      })();
+    });
+    await during;
+    expect(code).to.equal(1);
+    expect(w.sandbox.license(license)!.licname).to.equal('Item #243');
+    expect(w.store((s) => s.license(1, license))).to.include({ state: 'bound', item: 243 });
+    expect(w.logText()).to.match(/could not be put back into the pool upstream .*Rename refused.*; it stays bound to service 243/);
+  });
+
   it('without lastpricelist: no rollback, the released license stays in the pool and the service names none', async () => {
     const { license, code } = await failedPanelChange(241, 9411, null);
     expect(code).to.equal(1);
