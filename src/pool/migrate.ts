@@ -49,9 +49,9 @@ export interface BindExistingDeps {
  * IP and a tariff never both take it), then the name upstream, then the service's params.
  * Returns null when the license was taken meanwhile or no longer fits (the caller decides anew).
  */
-export async function bindExisting(d: BindExistingDeps, service: Service, candidate: UpstreamLicense, panel: string): Promise<ManagedLicense | null> {
+export async function bindExisting(d: BindExistingDeps, service: Service, candidate: number, panel: string): Promise<ManagedLicense | null> {
   // Read anew with its key (the list carries none) and checked again: it may have changed since the list.
-  const u = await d.upstream.get(candidate.id);
+  const u = await d.upstream.get(candidate);
   if ((u.status !== STATUS.active && u.status !== STATUS.suspended) || !sameIp(u.ip, service.ip) || u.pricelist !== panel) return null;
   const lic = d.store.bindExisting({ module: d.module, upstreamId: u.id, item: service.id, suspended: service.status === 3, ...factsOf(u, null) });
   if (!lic) return null;
@@ -68,7 +68,7 @@ export async function bindExisting(d: BindExistingDeps, service: Service, candid
 }
 
 /** The panel the service needs (SPEC 4, as `open` determines it): a value error when it cannot be told. */
-async function panelOf(host: Host, service: Service): Promise<string> {
+export async function panelOf(host: Host, service: Service): Promise<string> {
   const { withResolvedPanel } = await import('../host/panel.js');
   return (await withResolvedPanel(host, service)).panel;
 }
@@ -106,7 +106,7 @@ export async function bindIfUnbound(
           `Run "pmisplicense reconcile --module ${d.module}" to see the unbound services${cands.length > 1 ? ', and delete or rename the license that is not this service\'s' : ', and order or adopt a license for it'}.`,
       );
     }
-    const lic = await bindExisting(d, service, cands[0]!, panel);
+    const lic = await bindExisting(d, service, cands[0]!.id, panel);
     if (lic) {
       log.info(`service ${service.id}: ${command} goes on with license ${lic.upstreamId}, bound from the existing licenses (SPEC 5.9)`);
       return lic;

@@ -371,21 +371,20 @@ export async function applyFinding(ctx: AdminContext, f: Finding): Promise<{ app
       }
       case 'unbound': {
         if (f.item === null) return no('the finding names no service');
-        const { bindExisting, isLiveStatus } = await import('./migrate.js');
+        const { bindExisting, isLiveStatus, panelOf } = await import('./migrate.js');
         const s = await serviceIfKnown(ctx, f.item);
         if (!s) return no(`service ${f.item} is unknown to BILLmanager`);
         if (!isLiveStatus(s.status) || s.processingmodule !== f.module) return no(`service ${f.item} is no longer a live service of module ${f.module}`);
         if (ctx.store.licenseOfService(f.item)) return no(`service ${f.item} has a license bound now`);
-        const { withResolvedPanel } = await import('../host/panel.js');
-        const panel = (await withResolvedPanel(ctx.host, s)).panel;
-        let cand;
+        const panel = await panelOf(ctx.host, s);
+        let bound;
         try {
-          cand = await upstream.get(lid);
+          // bindExisting reads the license anew (with its key) and checks it still fits.
+          bound = await bindExisting({ store: ctx.store, upstream, host: ctx.host, module: f.module, today: ctx.today }, s, lid, panel);
         } catch (e) {
           if (e instanceof LicenseMissingError) return no(`license ${lid} no longer exists upstream`);
           throw e;
         }
-        const bound = await bindExisting({ store: ctx.store, upstream, host: ctx.host, module: f.module, today: ctx.today }, s, cand, panel);
         if (!bound) return no(`license ${lid} no longer fits service ${f.item} (taken by another service, or its IP, tariff or status changed)`);
         return done(`bound to service ${f.item} as it is (key, IP and period kept), renamed "Item #${f.item}"; nothing bought`);
       }
