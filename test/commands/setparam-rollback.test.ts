@@ -37,7 +37,7 @@ describe('setparam: rollback of a failed tariff change', function () {
   });
 
   /** An ISPmanager Lite service with its license, then a change to ISPmanager Business whose order the licensing server refuses. */
-  async function failedPanelChange(item: number, choice: number, lastpricelist: number | null, beforeSetparam?: () => void): Promise<{ license: number; key: string; ip: string; stdout: string; code: number }> {
+  async function failedPanelChange(item: number, choice: number, lastpricelist: number | null, beforeSetparam?: () => void, env?: Record<string, string>): Promise<{ license: number; key: string; ip: string; stdout: string; code: number }> {
     w.addService({ id: item, panel: '', expiredate: '2026-07-10', ip: `203.0.113.${item % 200}` });
     await cat.service(w.host.sim, item, TARIFF, [{ id: choice, option: PANEL_OPTION, enumerationitem: 398 }]);
     const opened = await w.command('open', { item, ro: item });
@@ -54,7 +54,7 @@ describe('setparam: rollback of a failed tariff change', function () {
     }
     w.sandbox.inject({ kind: 'error', func: 'soft.order.param', type: 'balance', msg: 'Not enough money on the account' });
     beforeSetparam?.();
-    const r = await w.command('setparam', { item, ro: item + 1000 });
+    const r = await w.command('setparam', { item, ro: item + 1000, env });
     return { license, key, ip, stdout: r.stdout, code: r.code };
   }
 
@@ -110,6 +110,16 @@ describe('setparam: rollback of a failed tariff change', function () {
     expect(w.sandbox.license(license)!.licname).to.equal('Item #243');
     expect(w.store((s) => s.license(1, license))).to.include({ state: 'bound', item: 243 });
     expect(w.logText()).to.match(/could not be put back into the pool upstream .*Rename refused.*; it stays bound to service 243/);
+  });
+
+  it('a setparam that could not take the service (another process holds it) rolls nothing back', async () => {
+    // The rollback belongs to the run that changed the service: a busy run changed nothing, and the
+    // holder is still working on the service.
+    const { code, stdout } = await failedPanelChange(244, 9441, TARIFF, () => expect(w.store((s) => s.tryLock(244, 'test holder', () => true))).to.equal(null), { PMISPLICENSE_LOCK_WAIT: '1' });
+    expect(code).to.equal(1);
+    expect(stdout).to.match(/<error type="busy"/);
+    expect(w.host.sim.calls('service.changepricelist.rollback')).to.have.length(0);
+    expect(w.host.sim.service(244)!.pricelist).to.equal('21');
   });
 
   it('without lastpricelist: no rollback, the released license stays in the pool and the service names none', async () => {
