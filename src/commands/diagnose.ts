@@ -138,7 +138,8 @@ async function licenseOutlook(p: Paths, host: Host, service: Service): Promise<s
       return out;
     }
     const bound = store?.licenseOfService(service.id) ?? null;
-    if (bound && bound.module === module) {
+    if (bound) {
+      // Bound in any module: a license stays with the module that bought it (SPEC 5.9).
       out.push(`License: bound to license ${bound.upstreamId} (tariff ${bound.pricelist}, ${bound.period === null ? 'period unknown' : periodName(bound.period)}, ${bound.period === 0 ? 'lifetime' : `paid until ${bound.expiredate ?? '?'}`}, IP ${bound.ip || '?'})${bound.pricelist !== service.panel ? `; the panel is now ${service.panel}: setparam would swap it` : ''}`);
       return out;
     }

@@ -11,7 +11,7 @@ import type { Service, ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
 import { eligibleFromPool, hasPaidTime, monthPassed, paidTime } from '../pool/lifecycle.js';
 import { LICENSE_PERIODS, parseServicePeriod } from '../pool/periods.js';
-import { needsRenewal, RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
+import { needsRenewal, nothingToDo, RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
 import { LicenseStore, type ManagedLicense, type PeriodRule } from '../pool/store.js';
 import { LicensingClient, priceOf } from '../upstream/client.js';
 import { STATUS, type Tariff, type UpstreamLicense } from '../upstream/types.js';
@@ -141,13 +141,6 @@ function renewalPeriod(service: Service, lic: ManagedLicense, u: UpstreamLicense
   return period === 0 ? (u.period ?? 1) : period;
 }
 
-/** A bound license that needs no call today — maintain's own shortcut (maintain.ts nothingToDo). */
-function nothingDue(lic: ManagedLicense, u: UpstreamLicense, day: Day): boolean {
-  if (!lic.hasKey || u.expiredate !== lic.expiredate) return false;
-  if (u.period === 0) return true;
-  return u.period !== null && u.expiredate !== null && u.expiredate > addDays(day, RENEWAL_LEAD_DAYS);
-}
-
 export async function maintainDryRun(p: Paths, onlyModule: number | null): Promise<number> {
   const day = todayOf();
   let store: LicenseStore;
@@ -233,7 +226,7 @@ export async function maintainDryRun(p: Paths, onlyModule: number | null): Promi
               continue;
             }
             const listedRow = listed?.get(lic.upstreamId);
-            if (listedRow && nothingDue(lic, listedRow, day)) {
+            if (listedRow && nothingToDo(lic, listedRow, day)) {
               quiet++;
               continue;
             }

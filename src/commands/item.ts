@@ -83,7 +83,7 @@ export function itemCommand(command: string, post: PostOperation | null, step: (
           await step({ service, lifecycle, store });
           try {
             // The service's own history, for period advice (`advise`); never a reason to fail.
-            store.recordServiceEvent({ module: service.processingmodule, item, day: today(), command, period: service.period, panel: service.panel, pricelist: service.pricelist, itemtype: service.itemtype, expiredate: service.expiredate });
+            store.recordServiceEvent({ module: service.processingmodule, item, day, command, period: service.period, panel: service.panel, pricelist: service.pricelist, itemtype: service.itemtype, expiredate: service.expiredate });
           } catch (e) {
             log.warn(`service ${item}: could not record the ${command} for period advice: ${(e as Error).message}`);
           }

@@ -7,14 +7,14 @@
 // service's lock first, so an open or close running beside maintain always wins cleanly (5.8).
 import type { Paths } from '../config.js';
 import { keyWaitSeconds, orderSettleSeconds } from '../config.js';
-import { addDays, today } from '../dates.js';
+import { today } from '../dates.js';
 import { asModuleError, HostError, type ModuleError } from '../errors.js';
 import { Host, ServiceNotFoundError } from '../host/host.js';
 import type { Service, ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
 import { Lifecycle, leftReservations } from '../pool/lifecycle.js';
-import { RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
-import { openStore, type ManagedLicense } from '../pool/store.js';
+import { nothingToDo } from '../pool/renewal.js';
+import { openStore } from '../pool/store.js';
 import { LicensingClient } from '../upstream/client.js';
 import type { UpstreamLicense } from '../upstream/types.js';
 import { underServiceLock } from '../pool/service-lock.js';
@@ -136,13 +136,4 @@ export async function maintain(p: Paths, onlyModule: number | null): Promise<num
   log.info(`maintain: ${handled} license(s) handled, ${failed} failed`);
   process.stdout.write(`maintain: ${handled} license(s) handled, ${failed} failed\n`);
   return failed === 0 ? 0 : 1;
-}
-
-/** A bound license that needs no call of its own today: its key is known and it is paid beyond the
- *  renewal lead (or lifetime), so neither renewal nor the key can be due; and its expiry is the one
- *  recorded (one renewed by a run that died before recording it must reach its service's params). */
-function nothingToDo(lic: ManagedLicense, u: UpstreamLicense, day: string): boolean {
-  if (!lic.hasKey || u.expiredate !== lic.expiredate) return false;
-  if (u.period === 0) return true;
-  return u.period !== null && u.expiredate !== null && u.expiredate > addDays(day, RENEWAL_LEAD_DAYS);
 }
