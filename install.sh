@@ -212,7 +212,7 @@ fi
 # the parser the module reads XML with (saxes, a runtime dependency: no dev dependency needed),
 # as strictly (XML 1.0, no DOCTYPE, no lone surrogate).
 check_xml() {
-  node -e '
+  "$NODE" -e '
     const file = process.argv[2];
     const { SaxesParser } = require(process.argv[1] + "/node_modules/saxes");
     const text = require("fs").readFileSync(file, "utf8");
@@ -237,7 +237,7 @@ fi
 # The runtime packages the bundle leaves external (bare imports in dist/), with their runtime
 # dependencies, as paths relative to node_modules/. prebuild-install is only used by
 # better-sqlite3's own install step (the addon is already built), so it is not shipped.
-PACKAGES="$(node -e '
+PACKAGES="$("$NODE" -e '
   const fs = require("fs"), path = require("path"), { builtinModules } = require("module");
   const src = process.argv[1], nm = path.join(src, "node_modules");
   const installOnly = new Set(["prebuild-install"]);

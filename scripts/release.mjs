@@ -7,7 +7,7 @@
 //   npm ci --omit=dev && ./install.sh
 //
 // `npm ci --omit=dev` installs only the runtime dependencies (better-sqlite3 for this server's
-// Node, fast-xml-parser, mysql2, …: package-lock.json's entries not marked "dev"); install.sh sees
+// Node, saxes, mysql2, …: package-lock.json's entries not marked "dev"); install.sh sees
 // RELEASE, installs the shipped dist/ as it is and never builds. Options: --out DIR (default release/).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -26,7 +26,7 @@ export function isServerIp(raw: string): boolean {
 export function canonicalIp(raw: string): string | null {
   const ip = raw.trim();
   const v = isIP(ip);
-  if (v === 4) return ip.split('.').map((p) => String(Number(p))).join('.');
+  if (v === 4) return ip; // isIP takes only the dotted quad (no leading zeros): already its one form
   if (v === 6) {
     if (ip.includes('%')) return ip.toLowerCase(); // a zone id: no server address; kept comparable
     return new URL(`http://[${ip}]/`).hostname.slice(1, -1);

@@ -3,12 +3,9 @@
 import { escapeXml } from '../xml-out.js';
 import type { XmlElement } from '../xml.js';
 
-// XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]; with the
-// u flag a lone surrogate is one code point outside these ranges, and is dropped too.
-const FORBIDDEN = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-
+/** Page text: escapeXml drops what XML 1.0 forbids and escapes the rest. */
 export function xmlText(s: string): string {
-  return escapeXml(s.replace(FORBIDDEN, ''));
+  return escapeXml(s);
 }
 
 export function el(name: string, text: string | number, attrs: Record<string, string> = {}): string {

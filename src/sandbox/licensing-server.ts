@@ -14,7 +14,6 @@ import { escapeXml } from '../xml-out.js';
 import {
   LicensingState,
   SandboxApiError,
-  dropXmlForbidden,
   parseInstant,
   type LedgerEntry,
   type LicenseEdit,
@@ -31,7 +30,6 @@ export {
   FIRST_LICENSE_ID,
   LIFETIME_EXPIREDATE,
   SandboxApiError,
-  dropXmlForbidden,
 } from './licensing-state.js';
 export type { LedgerEntry, OrderPeriod, PriceTable, SandboxLicense, SeedLicense } from './licensing-state.js';
 
@@ -175,9 +173,9 @@ const HTML_500 = '<html><head><title>500 Internal Server Error</title></head><bo
 
 // ---- XML replies ---------------------------------------------------------------------------
 
-/** Escaped, and without the characters XML 1.0 forbids (escaping cannot carry those). */
+/** Escaped, and without the characters XML 1.0 forbids (escapeXml drops those). */
 function xmlText(value: string | number): string {
-  return escapeXml(dropXmlForbidden(String(value)));
+  return escapeXml(String(value));
 }
 
 function tag(name: string, value: string | number): string {

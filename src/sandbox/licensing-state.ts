@@ -5,6 +5,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { addDays, addMonths, dayOf, isDay, now as envNow, type Day } from '../dates.js';
 import type { LicenseStatus } from '../upstream/types.js';
+import { dropXmlForbidden } from '../xml-out.js';
 
 /** License order periods the upstream sells (SPEC 1): months; 0 = lifetime. */
 export type OrderPeriod = 1 | 12 | 0;
@@ -53,17 +54,10 @@ export const LIFETIME_EXPIREDATE: Day = '2099-12-31';
 export const DELETE_AFTER_DAYS = 30;
 export const FIRST_LICENSE_ID = 1001;
 
-/**
- * Characters XML 1.0 does not allow in a document (C0 controls but tab/LF/CR, lone surrogates,
- * U+FFFE/U+FFFF: https://www.w3.org/TR/xml/#charsets). Escaping cannot represent them, so the
- * sandbox drops them from what it stores and from every reply: one license name with a control
- * character must not make every later list reply unreadable.
- */
-const XML_FORBIDDEN = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-
-export function dropXmlForbidden(text: string): string {
-  return text.replace(XML_FORBIDDEN, '');
-}
+// Characters XML 1.0 does not allow in a document (C0 controls but tab/LF/CR, lone surrogates,
+// U+FFFE/U+FFFF) cannot be escaped, so the sandbox drops them from what it stores and from every
+// reply (the module's own filter, src/xml-out.ts): one license name with a control character must
+// not make every later list reply unreadable.
 
 /** BILLmanager period codes accepted as an autoprolong value ("on" for that period). */
 const PERIOD_CODES = new Set(['1', '3', '6', '12', '24', '36', '0', '-100', '-50']);

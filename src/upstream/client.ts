@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import { addSecret, log, mask } from '../log.js';
 import { child, childrenNamed, type XmlElement } from '../xml.js';
-import { brokenReply, readReply, Transport, type FormParams, type TransportOptions } from './transport.js';
+import { brokenReply as broken, readReply, Transport, type FormParams, type TransportOptions } from './transport.js';
 import type {
   ConnectionSettings,
   LicenseChanges,
@@ -67,8 +67,6 @@ function readPaging(func: string, doc: XmlElement): Paging | null {
   const num = child(doc, 'p_num');
   return { elems: count('p_elems', elems.text.trim()), num: num ? count('p_num', num.text.trim()) : null };
 }
-
-const broken = brokenReply;
 
 /** Two whole reads of the list show the same licenses (what a lost-order search looks at). */
 function sameRows(a: readonly UpstreamLicense[], b: readonly UpstreamLicense[]): boolean {
