@@ -1,6 +1,7 @@
 // The words of period advice: a service's history, a price table, a rule set and what a replay
 // of the module under it spends. Pure data, no I/O.
 import type { PeriodRule } from '../pool/store.js';
+import type { Tariff } from '../upstream/types.js';
 
 /** One customer service of the module, as its history shows it. Days are day numbers (calendar.ts). */
 export interface ServiceHistory {
@@ -45,4 +46,20 @@ export interface Spend {
 export function priceCents(prices: PriceTable, tariff: string, period: number): number | null {
   const p = prices[tariff]?.[String(period) as '1' | '12' | '0'];
   return p === undefined || !Number.isFinite(p) ? null : Math.round(p * 100);
+}
+
+/** pricelist.export in the replay's terms: a price per tariff and period; unknown ones left out. */
+export function priceTable(tariffs: readonly Tariff[]): { prices: PriceTable; currency: string } {
+  const prices: PriceTable = {};
+  let currency = '';
+  for (const t of tariffs) {
+    const row: PriceTable[string] = {};
+    for (const p of t.prices) {
+      if (p.cost === null || ![0, 1, 12].includes(p.period)) continue;
+      row[String(p.period) as '1' | '12' | '0'] = p.cost;
+      currency ||= p.currency ?? '';
+    }
+    prices[t.id] = row;
+  }
+  return { prices, currency };
 }

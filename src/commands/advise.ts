@@ -14,31 +14,14 @@ import { Host } from '../host/host.js';
 import { advise, type AdviceReport } from '../advise/advise.js';
 import { dayNumber } from '../advise/calendar.js';
 import { historiesFromEvents } from '../advise/history.js';
-import type { PriceTable } from '../advise/model.js';
+import { priceTable } from '../advise/model.js';
 import { LicenseStore } from '../pool/store.js';
 import { LicensingClient } from '../upstream/client.js';
-import type { Tariff } from '../upstream/types.js';
 
 export interface AdviseOptions {
   module: number;
   months: number;
   json: boolean;
-}
-
-/** pricelist.export in the replay's terms: a price per tariff and period; unknown ones left out. */
-export function priceTable(tariffs: readonly Tariff[]): { prices: PriceTable; currency: string } {
-  const prices: PriceTable = {};
-  let currency = '';
-  for (const t of tariffs) {
-    const row: PriceTable[string] = {};
-    for (const p of t.prices) {
-      if (p.cost === null || ![0, 1, 12].includes(p.period)) continue;
-      row[String(p.period) as '1' | '12' | '0'] = p.cost;
-      currency ||= p.currency ?? '';
-    }
-    prices[t.id] = row;
-  }
-  return { prices, currency };
 }
 
 function money(cents: number, currency: string): string {

@@ -6,15 +6,10 @@ import { addDays, addMonths } from '../dates.js';
 import { log } from '../log.js';
 import { adoptableLicenses, adoptLicense } from '../pool/adopt.js';
 import { eligibleFromPool, hasPaidTime } from '../pool/lifecycle.js';
-import type { ManagedLicense } from '../pool/store.js';
+import type { JournalEntry, ManagedLicense } from '../pool/store.js';
 import { PanelError, type PageContext, type PageResult } from './context.js';
 import { el, elem, slist } from './output.js';
 import { adviceLineRu, errorText, POOL_ADVICE_ID, POOL_SUMMARY_ID, POOL_VALUE_ID, poolSummary, poolValue, reusableFrom, tariffLabel, word } from './texts.js';
-import { advise, adviceLine } from '../advise/advise.js';
-import { dayNumber } from '../advise/calendar.js';
-import { historiesFromEvents } from '../advise/history.js';
-import { priceTable } from '../commands/advise.js';
-import { LicensingClient } from '../upstream/client.js';
 import type { Tariff } from '../upstream/types.js';
 
 /** Paid days left, today included (expiredate − today + 1, 0 once expired); null for lifetime or unknown. */
@@ -68,7 +63,15 @@ const PRICE_READ_MS = 10_000;
  * are made here in the page's language. Prices unreadable: no banner, one log line — the page and
  * its table never depend on the licensing server.
  */
-export async function poolValueAndAdvice(ctx: PageContext, module: number, figures: PoolFigures): Promise<string> {
+async function poolValueAndAdvice(ctx: PageContext, module: number, reused: readonly JournalEntry[]): Promise<string> {
+  // Loaded here: the other pool pages (Adopt) need none of it.
+  const [{ LicensingClient }, { advise, adviceLine }, { dayNumber }, { historiesFromEvents }, { priceCents, priceTable }] = await Promise.all([
+    import('../upstream/client.js'),
+    import('../advise/advise.js'),
+    import('../advise/calendar.js'),
+    import('../advise/history.js'),
+    import('../advise/model.js'),
+  ]);
   let tariffs: Tariff[];
   try {
     const client = new LicensingClient(await ctx.host.readModule(module), { timeoutMs: PRICE_READ_MS, connectTimeoutMs: PRICE_READ_MS });
@@ -80,13 +83,12 @@ export async function poolValueAndAdvice(ctx: PageContext, module: number, figur
   const { prices, currency } = priceTable(tariffs);
   let cents = 0;
   let unpriced = 0;
-  for (const j of ctx.store.journal()) {
-    if (j.module !== module || j.kind !== 'reuse' || j.outcome !== 'reused') continue;
-    const cost = prices[j.pricelist]?.[String(j.period) as '1' | '12' | '0'];
-    if (cost === undefined) unpriced++;
-    else cents += Math.round(cost * 100);
+  for (const j of reused) {
+    const cost = priceCents(prices, j.pricelist, j.period);
+    if (cost === null) unpriced++;
+    else cents += cost;
   }
-  const value = poolValue(figures.reuses, cents, unpriced, currency, ctx.lang);
+  const value = poolValue(reused.length, cents, unpriced, currency, ctx.lang);
   const history = historiesFromEvents(ctx.store.serviceEvents(module));
   const day = ctx.today;
   const report = advise({ module, services: history.services, current: ctx.store.periodRules(module), prices, purchases: ctx.store.purchases(module), from: dayNumber(addMonths(day, -12)), to: dayNumber(day) + 1 });
@@ -108,7 +110,8 @@ export async function poolList(ctx: PageContext): Promise<PageResult> {
     if (l.period === 0) figures.lifetime++;
     else figures.paiddays += paidDays(l, ctx.today) ?? 0;
   }
-  figures.reuses = ctx.store.journal().filter((j) => j.module === module && j.kind === 'reuse' && j.outcome === 'reused').length;
+  const reused = ctx.store.journal().filter((j) => j.module === module && j.kind === 'reuse' && j.outcome === 'reused');
+  figures.reuses = reused.length;
   const body = all
     .map((l) => {
       const d = paidDays(l, ctx.today);
@@ -133,7 +136,7 @@ export async function poolList(ctx: PageContext): Promise<PageResult> {
     .map(([k, v]) => el('param', v, { name: k }))
     .join('');
   const banner = `<banner id="${POOL_SUMMARY_ID}" status="3">${params}${el('msg', poolSummary(figures, ctx.lang))}</banner>`;
-  const extra = await poolValueAndAdvice(ctx, module, figures);
+  const extra = await poolValueAndAdvice(ctx, module, reused);
   const plain = el('pool_licenses', figures.licenses) + el('pool_paiddays', figures.paiddays) + el('pool_lifetime', figures.lifetime) + el('pool_reuses', figures.reuses);
   return { body: `${el('plid', module)}${banner}${extra}${plain}${body}`, replaces: ['plid', 'pool_licenses', 'pool_paiddays', 'pool_lifetime', 'pool_reuses'] };
 }
