@@ -38,7 +38,10 @@ describe('reliability: randomized interleavings (stress)', function () {
       r.violations.map((v) => `  round ${v.round}, invariant ${v.invariant} (${v.kind}): ${v.message}`).join('\n') +
       `\noperation log:\n${r.opLog.join('\n')}`;
     expect(r.violations, report).to.deep.equal([]);
-    expect(r.operations, 'a meaningful run').to.be.at.least(Math.min(MIN_OPS, OPS));
+    // What the run could really miss (the process count is the loop's own condition): processes
+    // that ran side by side, and faults that hit them — without both it proves nothing.
+    expect(r.concurrentPairs, 'processes ran side by side').to.be.above(0);
+    expect(r.faults, 'faults in the mix').to.be.above(0);
   });
 });
 

@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import { startLicensingServer, type LicensingSandbox } from '../../src/sandbox/licensing-server.js';
 import { LicensingClient, parseTariffs, priceOf } from '../../src/upstream/client.js';
 import { parseXml } from '../../src/xml.js';
+import { CredentialsError } from '../../src/errors.js';
+import { rejects } from '../support/rejects.js';
 
 const USER = 'tariff-reseller';
 const PASS = 'Tariff-Pa55word#2026';
@@ -79,9 +81,8 @@ describe('upstream/client tariffs(): pricelist.export against the sandbox', () =
     const doc = parseXml(await (await fetch(sb.url, { method: 'POST', body })).text());
     expect(doc.children.filter((c) => c.name === 'pricelist')).to.have.length(0);
     const bad = new LicensingClient({ url: sb.url, username: USER, password: 'nope-nope' });
-    let refused = false;
-    await bad.tariffs().catch(() => (refused = true));
-    expect(refused).to.equal(true);
+    const e = await rejects(bad.tariffs(), CredentialsError);
+    expect(e.message).to.match(/refused the credentials/);
   });
 
   it('parseTariffs: year spelled either way, lifetime, unreadable cost = null, unknown period types skipped', () => {
