@@ -7,19 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/fake-host.js';
+import { usageError } from '../support/usage.js';
 import { EXE, ensureBuilt, MODULE, World, type RunResult } from '../support/world.js';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** Exit 2, exactly one line on stderr, nothing on stdout. */
-function usageError(r: RunResult, mentions: RegExp): void {
-  expect(r.code, `${r.stdout}${r.stderr}`).to.equal(2);
-  expect(r.stdout).to.equal('');
-  expect(r.stderr.split('\n').filter(Boolean), r.stderr).to.have.length(1);
-  expect(r.stderr).to.match(/^pmisplicense[^\n]*\n$/);
-  expect(r.stderr).to.match(mentions);
-  expect(r.stderr).to.not.match(/\.\.|;\.|BillManager/);
-}
 
 describe('admin commands never act on a mistake', function () {
   this.timeout(60_000);

@@ -4,14 +4,9 @@
 // still a usage error that does nothing.
 import { expect } from 'chai';
 import { distance, suggest } from '../../src/admin.js';
-import { MODULE, World, type RunResult } from '../support/world.js';
+import { usageError } from '../support/usage.js';
+import { MODULE, World } from '../support/world.js';
 
-function usageError(r: RunResult, mentions: RegExp): void {
-  expect(r.code, `${r.stdout}${r.stderr}`).to.equal(2);
-  expect(r.stdout).to.equal('');
-  expect(r.stderr.split('\n').filter(Boolean), r.stderr).to.have.length(1);
-  expect(r.stderr).to.match(mentions);
-}
 
 describe('admin command words: help, version, periods delete, suggestions', function () {
   this.timeout(60_000);
