@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/fake-host.js';
 import { usageError } from '../support/usage.js';
-import { EXE, ensureBuilt, MODULE, World, type RunResult } from '../support/world.js';
+import { EXE, ensureBuilt, MODULE, World } from '../support/world.js';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
