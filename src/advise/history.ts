@@ -1,10 +1,11 @@
 // A service's history from what the module recorded (store: service_event, one row per successful
 // item command with the service as it then was). Pure: rows in, histories out.
+import { SERVICE_PERIODS } from '../pool/periods.js';
 import type { ServiceEvent } from '../pool/store.js';
 import { dayNumber } from './calendar.js';
 import type { ServiceHistory } from './model.js';
 
-const PERIOD_CODES = new Set([1, 3, 6, 12, 24, 36, 0, -100, -50]);
+const PERIOD_CODES: ReadonlySet<number> = new Set(SERVICE_PERIODS);
 
 export interface HistoryResult {
   services: ServiceHistory[];
