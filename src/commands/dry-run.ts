@@ -9,7 +9,7 @@ import { asModuleError, BadInputError, LicenseMissingError, NoStateError } from 
 import { Host, ServiceNotFoundError } from '../host/host.js';
 import type { Service, ServiceListRow } from '../host/types.js';
 import { log } from '../log.js';
-import { eligibleFromPool, hasPaidTime, monthPassed, paidTime } from '../pool/lifecycle.js';
+import { eligibleFromPool, hasPaidTime, leftReservations, monthPassed, paidTime } from '../pool/lifecycle.js';
 import { LICENSE_PERIODS, parseServicePeriod } from '../pool/periods.js';
 import { needsRenewal, nothingToDo, RENEWAL_LEAD_DAYS } from '../pool/renewal.js';
 import { LicenseStore, type ManagedLicense, type PeriodRule } from '../pool/store.js';
@@ -122,7 +122,7 @@ export function poolChoice(store: LicenseStore, module: number, pricelist: strin
 
 // ------------------------------------------------------------------------------ maintain --dry-run
 
-type Action = 'renew' | 'key' | 'drop' | 'autoprolong' | 'release' | 'leak' | 'lost';
+type Action = 'renew' | 'key' | 'drop' | 'autoprolong' | 'release' | 'return' | 'leak' | 'lost' | 'bind' | 'unbound';
 
 interface Step {
   action: Action;
@@ -139,6 +139,47 @@ function renewalPeriod(service: Service, lic: ManagedLicense, u: UpstreamLicense
   }
   // A lifetime target cannot prolong a term license: its own period is used (lifecycle renew).
   return period === 0 ? (u.period ?? 1) : period;
+}
+
+/**
+ * maintain's part of SPEC 5.9 (pool/migrate.ts maintainUnbound), from reads only: a live service of
+ * the covered modules with no license bound gets its one candidate bound as it is, or is a failure
+ * of the run (none, or more than one).
+ */
+async function unboundDryRun(store: LicenseStore, host: Host, onlyModule: number | null, stateModules: readonly number[], services: readonly ServiceListRow[], steps: Step[], fail: (what: string, e: unknown) => void): Promise<void> {
+  const { candidatesFor, describeCandidates, isLiveStatus, ownModulesOfHost, panelsOf } = await import('../pool/migrate.js');
+  const modules = onlyModule !== null ? [onlyModule] : await ownModulesOfHost(host, stateModules);
+  const unbound = services.filter((s) => s.processingmodule !== null && modules.includes(s.processingmodule) && isLiveStatus(s.status) && !store.licenseOfService(s.id) && store.releasingFrom(s.id).length === 0);
+  if (unbound.length === 0) return;
+  const panels = await panelsOf(host, unbound.map((s) => s.id));
+  const managed = store.managedUpstreamIds();
+  const accounts = new Map<number, Promise<UpstreamLicense[]>>();
+  const account = (m: number) => {
+    let a = accounts.get(m);
+    if (!a) {
+      a = host.readModule(m).then((settings) => new LicensingClient(settings).list());
+      accounts.set(m, a);
+    }
+    return a;
+  };
+  for (const row of unbound) {
+    const p = panels.get(row.id)!;
+    if (p.panel === 'nopanel') continue;
+    try {
+      if (p.panel === null) throw new BadInputError('panel', '', p.error);
+      const cands = candidatesFor(row, p.panel, await account(row.processingmodule!), managed);
+      if (cands.length === 1) {
+        steps.push({ action: 'bind', line: `bind    license ${cands[0]!.id} to service ${row.id} as it is (bought outside the module: key, IP and period kept, renamed Item #${row.id}; nothing bought): ${describeCandidates(cands)}` });
+      } else {
+        steps.push({
+          action: 'unbound',
+          line: `unbound service ${row.id} (module ${row.processingmodule}, IP ${row.ip || '(none)'}, tariff ${p.panel}): ${cands.length === 0 ? 'no license on the account could be its own' : `${cands.length} licenses could be its own: ${describeCandidates(cands)}`}; left for the administrator (reconcile shows it), a failure of the run`,
+        });
+      }
+    } catch (e) {
+      fail(`service ${row.id} (no license bound)`, e);
+    }
+  }
 }
 
 export async function maintainDryRun(p: Paths, onlyModule: number | null): Promise<number> {
@@ -185,6 +226,8 @@ export async function maintainDryRun(p: Paths, onlyModule: number | null): Promi
       ]);
       const listed = listedResult instanceof Map ? listedResult : null;
       const rules = store.periodRules(module);
+      // Pool re-uses a killed process left reserved: maintain returns them to the pool (issue 17).
+      const reserved = leftReservations(store, module);
       /** The license's upstream view: the list's row, or its form (a read) when it is not listed. */
       const view = async (lic: ManagedLicense): Promise<UpstreamLicense | null> => {
         if (!listed) throw listedResult;
@@ -218,6 +261,8 @@ export async function maintainDryRun(p: Paths, onlyModule: number | null): Promi
             quiet++;
           } else if (lic.state === 'releasing') {
             steps.push({ action: 'release', line: `release license ${lic.upstreamId}: finish its release from service ${lic.releasedFrom} (into the pool, or deleted when no paid time is left)` });
+          } else if (reserved.has(lic.upstreamId)) {
+            steps.push({ action: 'return', line: `return  license ${lic.upstreamId}: reserved for service ${lic.item} by a pool re-use that did not finish; it would go back to the pool (free.lic, auto-renewal off, suspended), the service's open then takes what the pool gives or orders` });
           } else {
             const item = lic.item!;
             const row = services?.get(item);
@@ -272,6 +317,13 @@ export async function maintainDryRun(p: Paths, onlyModule: number | null): Promi
         }
       }
     }
+    if (services) {
+      try {
+        await unboundDryRun(store, host, onlyModule, modules, [...services.values()], steps, fail);
+      } catch (e) {
+        fail('services with no license bound', e);
+      }
+    }
   } finally {
     store.close();
   }
@@ -282,7 +334,8 @@ export async function maintainDryRun(p: Paths, onlyModule: number | null): Promi
   out.push(
     `would renew ${count('renew')} license(s) for ${renewals.words()}, fill in ${count('key')} key(s), drop ${count('drop')} pooled license(s)` +
       `${count('autoprolong') ? `, turn auto-renewal off on ${count('autoprolong')}` : ''}${count('release') ? `, finish ${count('release')} release(s)` : ''}` +
-      `; ${count('leak') + count('lost')} for the administrator; ${quiet} need nothing`,
+      `${count('return') ? `, return ${count('return')} reserved license(s) to the pool` : ''}${count('bind') ? `, bind ${count('bind')} existing license(s)` : ''}` +
+      `; ${count('leak') + count('lost') + count('unbound')} for the administrator; ${quiet} need nothing`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
   return failed === 0 ? 0 : 1;

@@ -86,4 +86,31 @@ describe('maintain --dry-run', function () {
     expect(typo.stderr).to.match(/did you mean "--dry-run"/);
     expect(w.sandbox.requestsAfter(seq)).to.have.length(0);
   });
+
+  it("shows maintain's SPEC 5.9 part too: the one existing license it would bind, the service with none — and the real run does that", async () => {
+    // Two live services of the module with no license bound: 204 has one license on the account
+    // that fits (its IP, its panel's tariff; bought before the module), 205 has none.
+    w.addService({ id: 204, ip: '203.0.113.24', panel: '3541', period: '1', expiredate: '2026-04-10' });
+    w.addService({ id: 205, ip: '203.0.113.25', panel: '3541', period: '1', expiredate: '2026-04-10' });
+    const existing = w.sandbox.addLicense({ licname: 'vps204.example.net', ip: '203.0.113.24', pricelist: '3541', period: 12, createdate: '2025-06-01', expiredate: '2026-06-01' }).id;
+    const before = { state: w.store((s) => s.licenses()), seq: w.sandbox.lastRequestSeq(), calls: w.host.sim.calls().length, licname: w.sandbox.license(existing)!.licname };
+    const r = await w.exec(['maintain', '--dry-run']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(new RegExp(`bind +license ${existing} to service 204 as it is .*nothing bought`));
+    expect(r.stdout).to.match(/unbound service 205 \(module 1, IP 203\.0\.113\.25, tariff 3541\): no license on the account could be its own/);
+    expect(r.stdout).to.match(/bind 1 existing license\(s\); 1 for the administrator/);
+    expect(changingRequests(w.sandbox.requestsAfter(before.seq))).to.deep.equal([]);
+    expect(changingCalls(w.host.sim.calls().slice(before.calls))).to.deep.equal([]);
+    expect(w.store((s) => s.licenses())).to.deep.equal(before.state);
+    expect(w.sandbox.license(existing)!.licname).to.equal(before.licname);
+
+    const purchases = w.purchases();
+    const real = await w.exec(['maintain']);
+    expect(real.code, 'service 205 has no license: a failure of the run').to.equal(1);
+    expect(real.stderr).to.match(/service 205 \(no license bound\)/);
+    expect(w.store((s) => s.licenseOfService(204))?.upstreamId).to.equal(existing);
+    expect(w.sandbox.license(existing)!.licname).to.equal('Item #204');
+    expect(w.store((s) => s.licenseOfService(205))).to.equal(null);
+    expect(w.purchases()).to.equal(purchases);
+  });
 });

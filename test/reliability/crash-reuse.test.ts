@@ -148,6 +148,12 @@ describe('a pool re-use cut short by a kill (issue 17)', function () {
     expect(f!.detail).to.match(/reserved for service 1047/);
 
     w.setDay('2026-07-15');
+    // The dry run says so, and leaves the reservation where it is.
+    const dry = await run(w, ['maintain', '--dry-run']);
+    expect(dry.code, dry.stdout + dry.stderr).to.equal(0);
+    expect(dry.stdout).to.match(new RegExp(`return +license ${lic}: reserved for service ${item} by a pool re-use that did not finish`));
+    expect(dry.stdout).to.match(/return 1 reserved license\(s\) to the pool/);
+    expect(w.store((s) => s.openJournal(item))).to.include({ kind: 'reuse', upstreamId: lic });
     const maintain = await run(w, ['maintain']);
     expect(maintain.code, maintain.stdout + maintain.stderr).to.equal(0);
     expect(w.sandbox.license(lic)).to.include({ licname: 'free.lic', autoprolongOn: false, status: 3, manualSuspended: true });
