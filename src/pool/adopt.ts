@@ -83,6 +83,13 @@ export async function adoptLicense(ctx: AdminContext, module: number, license: n
   if (stateProblem) throw refuse(stateProblem);
   const user = await userOf(ctx.host, u);
   if (!user.free && !force) throw refuse(`${user.why}. Adopting it would suspend it; if it is really unused, run again with --force`);
+  // Forced over a live service that names it: that service stops naming it first (SPEC 5.4's order,
+  // params before the pool), so that the pool never gives away a license a live service still shows.
+  const item = ITEM_NAME.exec(u.licname);
+  if (!user.free && item) {
+    const { clearParamsIfNamed } = await import('./reconcile.js');
+    await clearParamsIfNamed(ctx, Number(item[1]), u.id);
+  }
   if (u.status === STATUS.active) await upstream.suspend(u.id);
   if (u.licname !== FREE_LICNAME || u.autoprolong) await upstream.edit(u.id, { licname: FREE_LICNAME, autoprolong: false });
   const adopted = ctx.store.adoptIntoPool({ module, upstreamId: u.id, ...factsOf(u, null) });

@@ -409,8 +409,9 @@ async function clearParams(ctx: AdminContext, item: number, hasKey: boolean, has
   if (hasExpiry) await ctx.host.saveParam(item, 'license_expiredate', '');
 }
 
-/** A released leak's service (closed or unknown) must not go on naming the license. */
-async function clearParamsIfNamed(ctx: AdminContext, item: number, lid: number): Promise<void> {
+/** Clears the service's license params when they name this license (an unknown service: nothing):
+ *  a released leak's service, or a live one whose license `pool adopt --force` takes, must not go on naming it. */
+export async function clearParamsIfNamed(ctx: AdminContext, item: number, lid: number): Promise<void> {
   try {
     const s = await ctx.host.readService(item);
     if (s.licenseId === lid) await clearParams(ctx, item, s.lickey !== '', s.licenseExpiredate !== null);

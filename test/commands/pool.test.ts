@@ -60,6 +60,31 @@ describe('pool admin command', function () {
     expect(w.store((s) => s.licenses().find((l) => l.upstreamId === mine.id))).to.include({ state: 'free', item: null });
   });
 
+  it("adopt --force of a live service's license: the service stops naming it before it joins the pool", async () => {
+    const lic = w.sandbox.addLicense({ licname: 'Item #321', ip: '203.0.113.34', period: 12, createdate: '2025-12-01', expiredate: '2026-12-01' });
+    w.addService({ id: 321, ip: '203.0.113.34', status: 2, params: { license_id: String(lic.id), lickey: lic.lickey, license_expiredate: '2026-12-01' } });
+    w.addService({ id: 322, ip: '203.0.113.35', status: 2, params: { license_id: '777' } });
+    const other = w.sandbox.addLicense({ licname: 'Item #322', ip: '203.0.113.35', period: 12, createdate: '2025-12-01', expiredate: '2026-12-01' });
+    const calls = w.host.sim.calls().length;
+    const seq = w.sandbox.lastRequestSeq();
+    const forced = await w.exec(['pool', 'adopt', '--module', '1', '--license', String(lic.id), '--force']);
+    expect(forced.code, forced.stderr).to.equal(0);
+    expect(forced.stdout).to.match(/forced: service 321 is active/);
+    expect(w.host.sim.service(321)!.params.license_id ?? '').to.equal('');
+    expect(w.host.sim.service(321)!.params.lickey ?? '').to.equal('');
+    expect(w.host.sim.service(321)!.params.license_expiredate ?? '').to.equal('');
+    // Params first: every saveparam before the first change at the licensing server.
+    const saves = w.host.sim.calls().slice(calls).filter((c) => c.func === 'service.saveparam');
+    expect(saves).to.have.length(3);
+    const firstChange = w.sandbox.requestsAfter(seq).find((r) => r.func === 'soft.suspend' || (r.func === 'soft.edit' && r.params.sok !== undefined));
+    expect(firstChange, 'the license was suspended or renamed').to.not.equal(undefined);
+    for (const c of saves) expect(c.at <= firstChange!.time, `${c.argv.join(' ')} at ${c.at}, the license changed at ${firstChange!.time}`).to.equal(true);
+    expect(w.store((s) => s.license(1, lic.id))).to.include({ state: 'free', item: null });
+    // A live service whose params name another license keeps them.
+    expect((await w.exec(['pool', 'adopt', '--module', '1', '--license', String(other.id), '--force'])).code).to.equal(0);
+    expect(w.host.sim.service(322)!.params.license_id).to.equal('777');
+  });
+
   it('adopt takes "Item #N" of a closed or unknown service without --force', async () => {
     w.addService({ id: 330, ip: '203.0.113.33', status: 4 });
     const closed = w.sandbox.addLicense({ licname: 'Item #330', period: 1, createdate: '2026-01-01', expiredate: '2026-02-01' });
