@@ -1,8 +1,9 @@
 // `advise` (the built executable) on histories recorded in a real state file, for the three churn
 // shapes: the service events as the module's item commands record them (open, each prolong after a
-// payment, close), the sandbox's prices through pricelist.export. The full run through the real
-// commands is advise-real.test.ts (one shape: a year of real processes takes minutes); here the
-// same stories reach advise through the state it reads, and its figures must be the pure replay's.
+// payment, close), the sandbox's prices through pricelist.export. The runs through the real
+// commands are advise-real.test.ts and advise-shapes.test.ts (14 services: a year of real processes
+// takes minutes); here larger stories (60 services) reach advise through the state it reads, and its
+// figures must be the pure replay's.
 import { expect } from 'chai';
 import { advise, type AdviceReport } from '../../src/advise/advise.js';
 import { dayNumber } from '../../src/advise/calendar.js';
@@ -28,6 +29,7 @@ function record(w: World, story: readonly ChurnService[]): void {
 
 describe('advise on recorded histories of growing, steady and shrinking churn', function () {
   this.timeout(120_000);
+  const changedRules: string[] = [];
   for (const shape of ['growing', 'steady', 'shrinking'] as Shape[]) {
     it(`${shape}: names the rule set the replay finds cheapest, with the replay's figures, and the optimum below all`, async () => {
       const w = await World.create({ day: LAST });
@@ -57,6 +59,8 @@ describe('advise on recorded histories of growing, steady and shrinking churn', 
         for (const c of got.candidates) expect(got.optimum.cents, c.name).to.be.at.most(c.spend.cents);
         expect(got.currency).to.be.a('string');
         // The recommended commands, run, give the recommended rules (when it is not "keep").
+        expect(got.recommended.commands.length > 0, 'advice to change the rules comes with the commands').to.equal(!got.recommended.keep);
+        if (!got.recommended.keep) changedRules.push(shape);
         for (const cmd of got.recommended.commands) expect((await w.exec(cmd.split(' ').slice(1))).code, cmd).to.equal(0);
         const again = JSON.parse((await w.exec(['advise', '--module', String(MODULE), '--json'])).stdout) as AdviceReport;
         expect(again.recommended.keep, JSON.stringify(again.recommended)).to.equal(true);
@@ -68,4 +72,8 @@ describe('advise on recorded histories of growing, steady and shrinking churn', 
       }
     });
   }
+
+  it('the check that the printed commands set the advised rules ran with commands in at least one shape (not only on "keep")', () => {
+    expect(changedRules, 'shapes whose advice changed the rules').to.not.deep.equal([]);
+  });
 });
