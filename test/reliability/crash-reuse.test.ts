@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { MODULE, World } from '../support/world.js';
 import { closeWorld, kill, lastSeq, pooledLicense, requestsSince, run, startModule, useBuildSnapshot, waitFor } from './crash-kit.js';
 import { checkInvariants } from './invariants.js';
-import { recordCase } from './record.js';
+import { moneyCounts, recordCase } from './record.js';
 
 /** Upstream licenses (not deleted) named for the service. */
 function namedFor(w: World, item: number): number[] {
@@ -95,11 +95,7 @@ describe('a pool re-use cut short by a kill (issue 17)', function () {
       suite: 'crash',
       name: 'open (pool re-use) / killed during soft.resume, maintain with a failed list, retry (issue 17)',
       ok: true,
-      doublePurchases: inv.doublePurchases,
-      doubleBindings: inv.doubleBindings,
-      leaks: inv.leaks,
-      lostRecords: inv.lostRecords,
-      inconsistencies: inv.inconsistencies,
+      ...moneyCounts(inv),
       counts: { processes: 5 },
       outcome: `the reserved license ${first} (lapsed) went back as free.lic, the retry re-used ${second}; one license named Item #${item}`,
     });

@@ -31,7 +31,7 @@ import {
   type Step,
 } from './crash-kit.js';
 import { checkInvariants, type InvariantOptions } from './invariants.js';
-import { recordCase } from './record.js';
+import { moneyCounts, recordCase } from './record.js';
 
 const DAY = '2026-01-10';
 
@@ -338,11 +338,7 @@ async function runFamily(f: Family): Promise<void> {
             suite: 'crash',
             name,
             ok: true,
-            doublePurchases: inv.doublePurchases,
-            doubleBindings: inv.doubleBindings,
-            leaks: inv.leaks,
-            lostRecords: inv.lostRecords,
-            inconsistencies: inv.inconsistencies,
+            ...moneyCounts(inv),
             counts: { processes: spawnedProcesses() - spawnedBefore, requestsBeforeKill: crash.requests },
             outcome: `killed ${variant === 'before' ? 'before' : 'after'} ${steps[i]!.name} was applied; ${f.outcome(w, s)}`,
           });
@@ -439,11 +435,7 @@ describe('crash at every step (SIGKILL, then the same command again)', function 
         suite: 'crash',
         name: 'open (new order) / SQLite write lock after soft.order.param / after',
         ok: true,
-        doublePurchases: inv.doublePurchases,
-        doubleBindings: inv.doubleBindings,
-        leaks: inv.leaks,
-        lostRecords: inv.lostRecords,
-        inconsistencies: inv.inconsistencies,
+        ...moneyCounts(inv),
         counts: { processes: 2 },
         outcome: `killed waiting for the state lock with the order paid and unrecorded; rerun adopted license ${lic.upstreamId}, 1 order`,
       });
@@ -473,11 +465,7 @@ describe('crash at every step (SIGKILL, then the same command again)', function 
         suite: 'crash',
         name: 'open (pool re-use) / SQLite write lock after soft.resume / after',
         ok: true,
-        doublePurchases: inv.doublePurchases,
-        doubleBindings: inv.doubleBindings,
-        leaks: inv.leaks,
-        lostRecords: inv.lostRecords,
-        inconsistencies: inv.inconsistencies,
+        ...moneyCounts(inv),
         counts: { processes: 2 },
         outcome: `killed waiting for the state lock after the re-use steps; rerun finished re-using ${license}, key changed once, nothing bought`,
       });
@@ -544,11 +532,7 @@ describe('crash at every step (SIGKILL, then the same command again)', function 
         suite: 'crash',
         name: 'random kills / open+close cycles / random',
         ok: true,
-        doublePurchases: inv.doublePurchases,
-        doubleBindings: inv.doubleBindings,
-        leaks: inv.leaks,
-        lostRecords: inv.lostRecords,
-        inconsistencies: inv.inconsistencies,
+        ...moneyCounts(inv),
         // Timing decides how many runs a kill caught mid-way: only fixed figures go into the document.
         counts: { runs: counts.runs, processes: counts.runs * 2, seed },
         outcome: `each run killed after a random delay (seeded) or done first, then rerun: exit 0, invariants held after every run, every pooled license re-used`,

@@ -49,6 +49,11 @@ export function countsHeld(c: CaseRecord): boolean {
   return c.ok && MONEY_COUNTS.every((k) => (c[k] ?? 0) === 0);
 }
 
+/** All five money counts of a checker's result, as a record carries them. */
+export function moneyCounts(inv: Record<MoneyCount, number>): Record<MoneyCount, number> {
+  return Object.fromEntries(MONEY_COUNTS.map((k) => [k, inv[k]])) as Record<MoneyCount, number>;
+}
+
 let pending: CaseRecord[] = [];
 
 export function recordCase(c: CaseRecord): void {
